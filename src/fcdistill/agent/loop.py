@@ -1,0 +1,146 @@
+"""The step-by-step agent: generate one call, parse, validate, execute, return the result;
+until Answer, `n_max` steps, or the budget of invalid calls is spent.
+
+All live chains advance together: each step is one `backend.complete` over every chain
+still running, so a local model batches them into one `generate` call.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fcdistill.agent.prompt import initial_messages, system_prompt, worked_example
+from fcdistill.agent.protocols import get_protocol, hermes_messages
+from fcdistill.backends.base import Backend, Completion
+from fcdistill.chains.records import CallRecord, Chain, Message, Problem, Sampling, StopReason
+from fcdistill.functions.calls import CallError
+from fcdistill.functions.registry import format_arguments
+from fcdistill.tasks.base import Task
+
+
+@dataclass
+class AgentConfig:
+    n_max: int = 10
+    max_invalid: int = 3
+    protocol: str = "text"
+    worked_examples: bool = True
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass
+class _Running:
+    problem: Problem
+    messages: list[Message]
+    seed: int
+    started: float
+    calls: list[CallRecord] = field(default_factory=list)
+    answer: str | None = None
+    stop_reason: StopReason | None = None
+    error: str | None = None
+    invalid: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+
+class Agent:
+    def __init__(self, backend: Backend, task: Task, config: AgentConfig | None = None) -> None:
+        self.backend = backend
+        self.task = task
+        self.config = config or AgentConfig()
+        self.protocol = get_protocol(self.config.protocol)
+        self.functions = task.functions()
+        self.tools = self.functions.json_schemas()
+        self.system = system_prompt(self.functions, self.protocol.name)
+        self.examples = [
+            message
+            for example in (task.worked_examples() if self.config.worked_examples else [])
+            for message in worked_example(example, self.functions, self.protocol)
+        ]
+
+    def run(self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None) -> list[Chain]:
+        """Run every problem to the end; `on_step(finished, total)` reports progress."""
+        now = time.perf_counter()
+        chains = [
+            _Running(p, initial_messages(p, self.system, self.examples), zlib.crc32(f"{self.config.sampling.seed}/{p.id}".encode()), now)
+            for p in problems
+        ]
+        live = list(chains)
+        step = 0
+        while live:
+            step += 1
+            completions = self.backend.complete(
+                [self._conversation(c.messages) for c in live],
+                self.config.sampling,
+                [c.seed + step for c in live],
+                tools=self.tools if self.protocol.name == "json" and self.backend.native_tools else None,
+            )
+            for running, completion in zip(live, completions):
+                self._advance(running, completion, step)
+            live = [c for c in live if c.stop_reason is None]
+            if on_step:
+                on_step(len(chains) - len(live), len(chains))
+        return [self._record(c) for c in chains]
+
+    def _conversation(self, messages: list[Message]) -> list[Message]:
+        if self.protocol.name == "json" and not self.backend.native_tools:
+            return hermes_messages(messages, self.tools)
+        return messages
+
+    def _advance(self, running: _Running, completion: Completion, step: int) -> None:
+        running.prompt_tokens += completion.prompt_tokens
+        running.completion_tokens += completion.completion_tokens
+        if completion.error:
+            running.stop_reason, running.error = "error", completion.error
+            running.seconds = time.perf_counter() - running.started
+            return
+        assistant = self.protocol.assistant_message(completion, step)
+        running.messages.append(assistant)
+        raw = completion.text if not completion.tool_calls else str(completion.tool_calls)
+        try:
+            call = self.protocol.parse(completion)
+            execution = self.functions.execute(call)
+        except CallError as exc:
+            running.invalid += 1
+            running.calls.append(CallRecord(step=step, raw=raw, valid=False, result=str(exc)))
+            result, ok = str(exc), False
+        else:
+            arguments = format_arguments(execution.arguments)
+            running.calls.append(CallRecord(step=step, raw=raw, name=execution.name, arguments=arguments, valid=True, result=execution.result))
+            if execution.terminal:
+                running.answer, running.stop_reason = execution.result, "answer"
+            result, ok = execution.result, True
+        if running.stop_reason is None and running.invalid > self.config.max_invalid:
+            running.stop_reason = "invalid"
+        elif running.stop_reason is None and step >= self.config.n_max:
+            running.stop_reason = "n_max"
+        if running.stop_reason is None:
+            running.messages.append(self.protocol.result_message(assistant, result, ok))
+        else:
+            running.seconds = time.perf_counter() - running.started
+
+    def _record(self, running: _Running) -> Chain:
+        return Chain(
+            problem_id=running.problem.id,
+            task=running.problem.task,
+            source=self.backend.name,
+            protocol=self.protocol.name,  # type: ignore[arg-type]
+            messages=running.messages,
+            prompt_length=len(self.examples) + 2,
+            tools=self.tools,
+            calls=running.calls,
+            answer=running.answer,
+            gold_answer=running.problem.answer,
+            correct=self.task.check(running.answer, running.problem),
+            stop_reason=running.stop_reason or "error",
+            steps=len(running.calls),
+            invalid_calls=running.invalid,
+            prompt_tokens=running.prompt_tokens,
+            completion_tokens=running.completion_tokens,
+            seconds=round(running.seconds, 3),
+            sampling=self.config.sampling,
+            error=running.error,
+        )

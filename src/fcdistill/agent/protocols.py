@@ -1,0 +1,184 @@
+"""How a call is written by the model and how its result is returned.
+
+* `text` (the paper's agent, default for tiny models): the assistant writes exactly one
+  Python-style call, e.g. `Sum(a=2, b=3)`; the result comes back as a user message
+  `Result: 5`. Parsed with `ast`, literal arguments only.
+* `json` (native tool calling): the assistant emits an OpenAI `tool_calls` entry (from a
+  server) or a Hermes-style `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` block
+  (from a local chat template); the result comes back as a `tool` message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Protocol
+
+from fcdistill.backends.base import Completion
+from fcdistill.chains.records import Message
+from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+_LABEL = re.compile(r"^(call|action|function call)\s*:\s*", re.IGNORECASE)
+_TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+
+
+class CallProtocol(Protocol):
+    name: str
+
+    def assistant_message(self, completion: Completion, step: int) -> Message: ...
+
+    def parse(self, completion: Completion) -> Call: ...
+
+    def result_message(self, assistant: Message, text: str, ok: bool) -> Message: ...
+
+
+class TextProtocol:
+    """One Python-style call per assistant turn."""
+
+    name = "text"
+
+    def assistant_message(self, completion: Completion, step: int) -> Message:
+        return {"role": "assistant", "content": completion.text.strip()}
+
+    def parse(self, completion: Completion) -> Call:
+        text = _FENCE.sub("", completion.text.strip()).strip()
+        text = _LABEL.sub("", text)
+        try:
+            return parse_call(text)
+        except CallError:
+            # A call on its own line amid prose is accepted only if it is the only one.
+            lines = [_LABEL.sub("", line.strip()) for line in text.splitlines() if line.strip()]
+            calls = []
+            for line in lines:
+                try:
+                    calls.append(parse_call(line))
+                except CallError:
+                    pass
+            if len(calls) == 1 and len(lines) > 1:
+                return calls[0]
+            if len(calls) > 1:
+                raise CallError("Write exactly one function call per reply; you wrote several.") from None
+            raise
+
+    def result_message(self, assistant: Message, text: str, ok: bool) -> Message:
+        return {"role": "user", "content": f"Result: {text}" if ok else f"Error: {text}"}
+
+
+class JsonProtocol:
+    """Native tool calls: OpenAI `tool_calls`, or Hermes `<tool_call>` blocks in text."""
+
+    name = "json"
+
+    def assistant_message(self, completion: Completion, step: int) -> Message:
+        calls = completion.tool_calls if completion.tool_calls else _hermes_calls(completion.text)
+        message: Message = {"role": "assistant", "content": _strip_tool_calls(completion.text) or None}
+        if calls:
+            message["tool_calls"] = [
+                {"id": call.get("id") or f"call_{step}_{i}", "type": "function", "function": call["function"]}
+                for i, call in enumerate(calls)
+            ]
+        else:
+            message["content"] = completion.text.strip()
+        return message
+
+    def parse(self, completion: Completion) -> Call:
+        calls = completion.tool_calls if completion.tool_calls else _hermes_calls(completion.text)
+        if not calls:
+            raise CallError(
+                'No tool call found. Call exactly one function: <tool_call>{"name": "...", "arguments": {...}}</tool_call>'
+            )
+        if len(calls) > 1:
+            raise CallError("Call exactly one function per reply; you called several.")
+        function = calls[0]["function"]
+        name, raw = function.get("name"), function.get("arguments", "{}")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CallError(f"Tool call has no valid function name: {str(name)[:60]!r}")
+        if isinstance(raw, str):
+            if len(raw) > MAX_CALL_CHARS:
+                raise CallError(f"Tool call arguments are too long ({len(raw)} characters).")
+            try:
+                raw = json.loads(raw) if raw.strip() else {}
+            except (json.JSONDecodeError, RecursionError):
+                raise CallError(f"{name}: arguments are not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise CallError(f"{name}: arguments must be a JSON object of name: value pairs")
+        return Call(name=name, kwargs=raw)
+
+    def result_message(self, assistant: Message, text: str, ok: bool) -> Message:
+        if assistant.get("tool_calls"):
+            call = assistant["tool_calls"][0]
+            return {"role": "tool", "tool_call_id": call["id"], "name": call["function"]["name"], "content": text}
+        return {"role": "user", "content": f"Error: {text}"}
+
+
+def _hermes_calls(text: str) -> list[dict[str, Any]]:
+    """`<tool_call>{"name": ..., "arguments": ...}</tool_call>` blocks as OpenAI tool_calls."""
+    calls = []
+    for block in _TOOL_CALL.findall(text[: 4 * MAX_CALL_CHARS]):
+        try:
+            data = json.loads(block)
+        except (json.JSONDecodeError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            calls.append({"function": {"name": "", "arguments": "{}"}})
+            continue
+        arguments = data.get("arguments", data.get("parameters", {}))
+        calls.append(
+            {
+                "function": {
+                    "name": data.get("name"),
+                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+                }
+            }
+        )
+    return calls
+
+
+def _strip_tool_calls(text: str) -> str:
+    return _TOOL_CALL.sub("", text).strip()
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        return json.loads(raw or "{}")
+    except (json.JSONDecodeError, RecursionError):
+        return raw
+
+
+def hermes_messages(messages: list[Message], tools: list[dict[str, Any]]) -> list[Message]:
+    """Messages for a chat template that knows nothing of tools: the tool schemas go into the
+    system prompt, calls become `<tool_call>` text and results `<tool_response>` turns."""
+    block = (
+        "\n\nYou may call one of these functions, given as JSON schemas in <tools></tools>:\n<tools>\n"
+        + "\n".join(json.dumps(t["function"]) for t in tools)
+        + '\n</tools>\nTo call a function, reply with exactly one <tool_call>{"name": <name>, '
+        '"arguments": <object>}</tool_call>.'
+    )
+    out: list[Message] = []
+    for m in messages:
+        if m["role"] == "system":
+            out.append({"role": "system", "content": m["content"] + block})
+        elif m["role"] == "assistant" and m.get("tool_calls"):
+            text = "\n".join(
+                "<tool_call>"
+                + json.dumps({"name": c["function"]["name"], "arguments": _json_or_text(c["function"]["arguments"])})
+                + "</tool_call>"
+                for c in m["tool_calls"]
+            )
+            out.append({"role": "assistant", "content": ((m.get("content") or "") + "\n" + text).strip()})
+        elif m["role"] == "tool":
+            out.append({"role": "user", "content": f"<tool_response>\n{m['content']}\n</tool_response>"})
+        else:
+            out.append({"role": m["role"], "content": m.get("content") or ""})
+    return out
+
+
+PROTOCOLS: dict[str, type[TextProtocol] | type[JsonProtocol]] = {"text": TextProtocol, "json": JsonProtocol}
+
+
+def get_protocol(name: str) -> CallProtocol:
+    try:
+        return PROTOCOLS[name]()
+    except KeyError:
+        raise ValueError(f"unknown protocol '{name}'; choose one of: {', '.join(PROTOCOLS)}") from None

@@ -1,0 +1,25 @@
+"""Backends that generate the next assistant turn: local transformers or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from fcdistill.backends.base import Backend, Completion
+
+BACKENDS = ("local", "server")
+
+
+def make_backend(kind: str, model: str, *, base_url: str | None = None, batch_size: int = 16, concurrency: int = 8, log=print) -> Backend:
+    """Build a backend by name; imports the heavy parts only when needed."""
+    if kind == "local":
+        from fcdistill.backends.local import LocalBackend
+
+        return LocalBackend(model, batch_size=batch_size, log=log)
+    if kind == "server":
+        if not base_url:
+            raise ValueError("the server backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
+        from fcdistill.backends.server import ServerBackend
+
+        return ServerBackend(model, base_url, concurrency=concurrency)
+    raise ValueError(f"unknown backend '{kind}'; choose one of: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Backend", "Completion", "make_backend"]

@@ -1,0 +1,39 @@
+"""The one small interface every backend implements: complete many conversations at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fcdistill.chains.records import Message, Sampling
+
+
+@dataclass
+class Completion:
+    """One generated assistant turn."""
+
+    text: str
+    tool_calls: list[dict[str, Any]] | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+class Backend(Protocol):
+    """Generates the next assistant turn for each conversation.
+
+    `native_tools`: the backend passes `tools` to the model itself (server `tools=`, or a
+    chat template that renders them); otherwise the agent describes the tools in the prompt.
+    """
+
+    name: str
+    native_tools: bool
+
+    def complete(
+        self,
+        conversations: list[list[Message]],
+        sampling: Sampling,
+        seeds: list[int],
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> list[Completion]: ...

@@ -1,0 +1,125 @@
+"""Local transformers backend: the next step of all live chains in one batched `generate`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+hf_logging.disable_progress_bar()
+
+from fcdistill.backends.base import Completion
+from fcdistill.chains.records import Message, Sampling
+from fcdistill.models import resolve
+
+
+def render_plain(messages: list[Message]) -> str:
+    """A transcript for base models without a chat template: the system text, then
+    `Problem:` / `Call:` / `Result:` lines, ending with `Call:` for the model to complete."""
+    lines: list[str] = []
+    for m in messages:
+        content = (m.get("content") or "").strip()
+        if m["role"] == "system":
+            lines.append(content)
+        elif m["role"] == "assistant":
+            lines.append(f"Call: {content}")
+        elif m["role"] == "tool":
+            lines.append(f"Result: {content}")
+        elif content.startswith(("Result:", "Error:")):
+            lines.append(content)
+        else:
+            lines.append(f"\nProblem: {content}")
+    return "\n".join(lines) + "\nCall:"
+
+
+class LocalBackend:
+    """A Hugging Face causal LM (embedded name, local directory or hub id) on this machine."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        batch_size: int = 16,
+        device: str | None = None,
+        dtype: torch.dtype = torch.float32,
+        log: Any = print,
+    ) -> None:
+        self.name = model
+        self.path = resolve(model, log)
+        self.batch_size = batch_size
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path, padding_side="left")
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype).to(self.device).eval()
+        self.chat = bool(self.tokenizer.chat_template)
+        self.native_tools = self.chat and self._template_renders_tools()
+        self.generate_seconds = 0.0
+
+    def _template_renders_tools(self) -> bool:
+        probe = [{"role": "user", "content": "hi"}]
+        tool = {"type": "function", "function": {"name": "ProbeTool", "description": "x", "parameters": {"type": "object", "properties": {}}}}
+        try:
+            text = self.tokenizer.apply_chat_template(probe, tools=[tool], tokenize=False)
+        except Exception:  # templates raise arbitrary errors on unknown arguments
+            return False
+        return "ProbeTool" in text
+
+    def render(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> str:
+        if not self.chat:
+            return render_plain(messages)
+        return self.tokenizer.apply_chat_template(
+            messages, tools=tools if self.native_tools else None, add_generation_prompt=True, tokenize=False
+        )
+
+    def complete(
+        self,
+        conversations: list[list[Message]],
+        sampling: Sampling,
+        seeds: list[int],
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> list[Completion]:
+        prompts = [self.render(messages, tools) for messages in conversations]
+        # Similar lengths share a batch: less padding, and the order does not change results.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        out: list[Completion | None] = [None] * len(prompts)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            results = self._generate([prompts[i] for i in chunk], sampling, [seeds[i] for i in chunk], stop)
+            for i, result in zip(chunk, results):
+                out[i] = result
+        return [c for c in out if c is not None]
+
+    @torch.inference_mode()
+    def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
+        started = time.perf_counter()
+        if not self.chat:
+            stop = [*(stop or []), "\n"]
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.chat).to(self.device)
+        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        if sampling.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            torch.manual_seed(hash(tuple(seeds)) % 2**31)
+            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
+        if stop:
+            kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
+        generated = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
+        completions = []
+        specials = set(self.tokenizer.all_special_ids)
+        for row, mask in zip(generated.tolist(), enc["attention_mask"]):
+            kept = []
+            for token in row:
+                if token in specials:
+                    break
+                kept.append(token)
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
+            for s in stop or []:  # OpenAI semantics: the text ends before the stop string
+                text = text.split(s, 1)[0]
+            completions.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(kept)))
+        self.generate_seconds += time.perf_counter() - started
+        return completions

@@ -1,0 +1,111 @@
+"""The `fcdistill` command line."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fcdistill.chains.records import Sampling
+
+app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
+models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the embedded models and whether they are prepared."""
+    from fcdistill.models.embedded import DEFAULT_MODEL, EMBEDDED, is_prepared, prepared_path
+
+    for name, entry in EMBEDDED.items():
+        state = f"prepared at {prepared_path(name)}" if is_prepared(name) else "not prepared yet"
+        console.print(f"[bold]{name}[/]{' (default)' if name == DEFAULT_MODEL else ''}: {entry.description} — {state}")
+
+
+@models_app.command("prepare")
+def models_prepare(names: Annotated[list[str] | None, typer.Argument(help="Embedded model names (default: all).")] = None) -> None:
+    """Convert embedded GGUF models to Hugging Face checkpoints in the cache directory."""
+    from fcdistill.models.embedded import EMBEDDED, ModelNotInstalled, prepare
+
+    for name in names or list(EMBEDDED):
+        try:
+            console.print(f"{name}: {prepare(name, log=console.print)}")
+        except (KeyError, ModelNotInstalled) as exc:
+            fail(str(exc.args[0]))
+
+
+@app.command("eval")
+def evaluate(
+    model: Annotated[str, typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name.")] = "smollm2-135m",
+    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
+    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 50,
+    n_max: Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")] = 10,
+    split: Annotated[str, typer.Option(help="Problem split.")] = "test",
+    difficulty: Annotated[int, typer.Option(min=1, max=4, help="arith: at most this many operations per problem.")] = 2,
+    backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
+    base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
+    protocol: Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")] = "text",
+    batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
+    concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seeds the problems and the sampling.")] = 0,
+    max_invalid: Annotated[int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")] = 3,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-<task>-<model>-<time>).")] = None,
+    show: Annotated[int, typer.Option(min=0, help="Chains to print in full.")] = 1,
+) -> None:
+    """Run the agent on problems of a task and score the chains; writes chains.jsonl and summary.json."""
+    from fcdistill.agent import Agent, AgentConfig
+    from fcdistill.agent.protocols import PROTOCOLS
+    from fcdistill.backends import make_backend
+    from fcdistill.chains.jsonl import write_jsonl
+    from fcdistill.evaluation.display import chain_panel, summary_table, to_json
+    from fcdistill.evaluation.summary import summarize
+    from fcdistill.models.embedded import ModelNotInstalled
+    from fcdistill.tasks import get_task
+
+    if protocol not in PROTOCOLS:
+        fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"eval-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
+    if out.exists() and any(out.iterdir()):
+        fail(f"--out: {out} already exists and is not empty; choose a new directory (nothing was overwritten)")
+    try:
+        task_ = get_task(task, **({"difficulty": difficulty} if task == "arith" else {}))
+        problems = task_.problems(n, split=split, seed=seed)
+        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, log=console.print)
+    except (ValueError, ModelNotInstalled, OSError) as exc:
+        fail(str(exc))
+    sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
+    agent = Agent(backend_, task_, AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling))
+    console.print(f"Running {model} ({backend}) on {n} {task} problems, protocol {protocol}, n_max {n_max}")
+    started = time.perf_counter()
+    with Progress(TextColumn("chains finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        progress = bar.add_task("chains", total=len(problems))
+        chains = agent.run(problems, on_step=lambda done, total: bar.update(progress, completed=done))
+    summary = summarize(chains, time.perf_counter() - started)
+    write_jsonl(out / "chains.jsonl", chains)
+    (out / "summary.json").write_text(to_json(summary) + "\n")
+    for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
+        console.print(chain_panel(chain))
+    console.print(summary_table(summary, f"{model} on {task} ({split}, n={n}, n_max={n_max})"))
+    console.print(f"Chains written to {out / 'chains.jsonl'}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,5 @@
+"""Scoring chains."""
+
+from fcdistill.evaluation.summary import Summary, summarize
+
+__all__ = ["Summary", "summarize"]

@@ -1,0 +1,20 @@
+"""Callable functions: registry, call parsing, exact numbers, control functions."""
+
+from fcdistill.functions.calls import Call, CallError, format_call, parse_call
+from fcdistill.functions.control import Think, answer_function
+from fcdistill.functions.numbers import Number
+from fcdistill.functions.registry import Execution, Function, FunctionSet, function
+
+__all__ = [
+    "Call",
+    "CallError",
+    "Execution",
+    "Function",
+    "FunctionSet",
+    "Number",
+    "Think",
+    "answer_function",
+    "format_call",
+    "function",
+    "parse_call",
+]

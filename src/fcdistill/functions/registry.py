@@ -1,0 +1,207 @@
+"""Functions the model may call, defined once as plain typed Python callables.
+
+From one definition we derive the prompt text injected for the model (signature,
+description, example call), the JSON schema for native tool calling, and a validator that
+binds and coerces arguments against the signature with errors the model can read.
+
+    @function(examples=["Sum(a=2, b=3)"])
+    def Sum(a: Number, b: Number) -> Number:
+        "Add two numbers."
+        return a + b
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from fcdistill.functions.calls import Call, CallError, format_call, parse_call
+from fcdistill.functions.numbers import check_bounds, format_number
+
+MAX_RESULT_CHARS = 500
+_TYPE_NAMES = {"number": "number", "integer": "int", "string": "str", "boolean": "bool", "array": "list", "object": "dict"}
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The outcome of running one validated call."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: str
+    value: Any
+    terminal: bool
+
+
+class Function:
+    """A callable with type hints, a docstring and example calls, ready for a model."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        examples: Sequence[str],
+        name: str | None = None,
+        description: str | None = None,
+        terminal: bool = False,
+    ) -> None:
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.description = inspect.cleandoc(description or fn.__doc__ or "")
+        self.terminal = terminal
+        if not self.name.isidentifier():
+            raise ValueError(f"function name {self.name!r} is not an identifier")
+        if not self.description:
+            raise ValueError(f"function {self.name} needs a docstring or description")
+        self.parameters = list(inspect.signature(fn, eval_str=True).parameters.values())
+        fields: dict[str, Any] = {}
+        for p in self.parameters:
+            if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                raise ValueError(f"function {self.name}: parameter {p.name} must be a plain named parameter")
+            if p.annotation is inspect.Parameter.empty:
+                raise ValueError(f"function {self.name}: parameter {p.name} needs a type hint")
+            default = ... if p.default is inspect.Parameter.empty else p.default
+            fields[p.name] = (p.annotation, default)
+        self._model: type[BaseModel] = create_model(
+            f"{self.name}Arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
+        )
+        if not examples:
+            raise ValueError(f"function {self.name} needs at least one example call")
+        self.examples = list(examples)
+        for example in self.examples:
+            call = parse_call(example)
+            if call.name != self.name:
+                raise ValueError(f"example {example!r} does not call {self.name}")
+            self.bind(call)
+
+    # -- what the model sees -------------------------------------------------------------
+    def signature_text(self) -> str:
+        props = self._model.model_json_schema().get("properties", {})
+        parts = []
+        for p in self.parameters:
+            kind = _TYPE_NAMES.get(props.get(p.name, {}).get("type", ""), "value")
+            parts.append(f"{p.name}: {kind}")
+        return f"{self.name}(" + ", ".join(parts) + ")"
+
+    def prompt_text(self) -> str:
+        lines = [self.signature_text(), f"    {self.description}"]
+        lines += [f"    Example: {example}" for example in self.examples]
+        return "\n".join(lines)
+
+    def json_schema(self) -> dict[str, Any]:
+        """OpenAI tool schema: {"type": "function", "function": {name, description, parameters}}."""
+        schema = self._model.model_json_schema()
+        parameters = {
+            "type": "object",
+            "properties": {k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in schema.get("properties", {}).items()},
+            "required": schema.get("required", []),
+        }
+        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": parameters}}
+
+    # -- validation and execution --------------------------------------------------------
+    def bind(self, call: Call) -> dict[str, Any]:
+        """Map positional and keyword arguments onto the signature, then validate and coerce."""
+        names = [p.name for p in self.parameters]
+        if len(call.args) > len(names):
+            raise CallError(f"{self.name} takes {len(names)} argument(s) but {len(call.args)} were given. Usage: {self.examples[0]}")
+        bound = dict(zip(names, call.args))
+        for key, value in call.kwargs.items():
+            if key not in names:
+                raise CallError(f"{self.name} has no argument '{key}'; its arguments are {', '.join(names) or 'none'}. Usage: {self.examples[0]}")
+            if key in bound:
+                raise CallError(f"{self.name}: argument '{key}' was given twice")
+            bound[key] = value
+        try:
+            validated = self._model.model_validate(bound)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                where = ".".join(str(x) for x in err["loc"]) or "arguments"
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(f"'{where}': {'missing' if err['type'] == 'missing' else message}")
+            raise CallError(f"{self.name}: invalid argument {'; '.join(problems)}. Usage: {self.examples[0]}") from None
+        return {name: getattr(validated, name) for name in names}
+
+    def run(self, arguments: dict[str, Any]) -> Execution:
+        """Run with validated arguments; any failure becomes a CallError the model can read."""
+        try:
+            value = self.fn(**arguments)
+            if isinstance(value, Fraction):
+                value = check_bounds(value)
+        except CallError:
+            raise
+        except ZeroDivisionError:
+            raise CallError(f"{self.name}: division by zero") from None
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise CallError(f"{self.name}: {exc}"[:MAX_RESULT_CHARS]) from None
+        text = format_value(value)
+        if len(text) > MAX_RESULT_CHARS:
+            text = text[:MAX_RESULT_CHARS] + " ...(truncated)"
+        return Execution(self.name, arguments, text, value, self.terminal)
+
+    def __repr__(self) -> str:
+        return f"Function({self.signature_text()})"
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, Fraction):
+        return format_number(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def format_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """JSON-friendly arguments: exact numbers become int or float."""
+    out = {}
+    for key, value in arguments.items():
+        if isinstance(value, Fraction):
+            value = value.numerator if value.denominator == 1 else float(value)
+        out[key] = value
+    return out
+
+
+def function(*, examples: Sequence[str], name: str | None = None, terminal: bool = False) -> Callable[[Callable[..., Any]], Function]:
+    """Decorator form of `Function(fn, examples=...)`."""
+    return lambda fn: Function(fn, examples=examples, name=name, terminal=terminal)
+
+
+class FunctionSet:
+    """The functions offered to the model for one task, looked up by name."""
+
+    def __init__(self, functions: Iterable[Function]) -> None:
+        self.functions = {f.name: f for f in functions}
+        if not any(f.terminal for f in self.functions.values()):
+            raise ValueError("a function set needs a terminal function such as Answer")
+
+    def __iter__(self):
+        return iter(self.functions.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.functions
+
+    def get(self, name: str) -> Function:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise CallError(f"Unknown function '{name}'. Available functions: {', '.join(self.functions)}.") from None
+
+    def prompt_text(self) -> str:
+        return "\n".join(f.prompt_text() for f in self.functions.values())
+
+    def json_schemas(self) -> list[dict[str, Any]]:
+        return [f.json_schema() for f in self.functions.values()]
+
+    def execute(self, call: Call) -> Execution:
+        """Look up, validate and run one call. Raises CallError with a model-readable message."""
+        fn = self.get(call.name)
+        return fn.run(fn.bind(call))
+
+    def canonical(self, call: Call) -> str:
+        fn = self.get(call.name)
+        return format_call(fn.name, format_arguments(fn.bind(call)))

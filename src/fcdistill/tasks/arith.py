@@ -1,0 +1,127 @@
+"""Procedurally generated arithmetic word problems (1–4 operations), seeded.
+
+Each problem is a short story about one quantity that changes a few times; the gold
+solution is the sequence of calls that computes it. `difficulty` d draws problems with
+1..d operations and larger numbers as d grows.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+from fcdistill.chains.records import Problem
+from fcdistill.functions.calls import CallError
+from fcdistill.functions.control import answer_function
+from fcdistill.functions.math import ARITHMETIC
+from fcdistill.functions.numbers import numbers_equal, to_number
+from fcdistill.functions.registry import FunctionSet
+from fcdistill.tasks.base import Task
+
+NAMES = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah", "Olga", "Pablo"]
+ITEMS = ["apples", "marbles", "stickers", "books", "cookies", "pencils", "coins", "cards", "shells", "stamps"]
+FEMALE = {"Anna", "Carla", "Emma", "Grace", "Ines", "Kira", "Maya", "Olga"}
+TIMES = {2: "doubles", 3: "triples", 4: "quadruples"}
+
+
+def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
+    """A question, its gold calls, and the integer answer."""
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    they, them = ("She", "her") if name in FEMALE else ("He", "him")
+    calls: list[str] = []
+    if rng.random() < 0.3:
+        bags, each = rng.randint(2, 9), rng.randint(2, max(3, top // 5))
+        value = bags * each
+        sentences = [f"{name} has {bags} bags with {each} {item} in each bag."]
+        calls.append(f"Multiply(a={bags}, b={each})")
+    else:
+        value = rng.randint(max(2, top // 4), top)
+        sentences = [f"{name} has {value} {item}."]
+    ask = f"How many {item} does {name} have now?"
+    for i in range(n_ops - len(calls)):
+        last = i == n_ops - len(calls) - 1
+        divisors = [d for d in range(2, 10) if value % d == 0 and value // d >= 1]
+        choices = ["add", "subtract"] + (["times"] if value <= top else []) + (["share"] if last and divisors else [])
+        op = rng.choice(choices)
+        if op == "subtract" and value <= 1:
+            op = "add"
+        if op == "add":
+            b = rng.randint(1, top)
+            sentences.append(rng.choice([f"{they} buys {b} more.", f"{they} finds {b} more.", f"A friend gives {them} {b} more."]))
+            calls.append(f"Sum(a={value}, b={b})")
+            value += b
+        elif op == "subtract":
+            b = rng.randint(1, value - 1)
+            sentences.append(rng.choice([f"{they} gives away {b}.", f"{they} loses {b}.", f"{they} sells {b}."]))
+            calls.append(f"Subtract(a={value}, b={b})")
+            value -= b
+        elif op == "share":
+            k = rng.choice(divisors)
+            sentences.append(f"{they} shares them equally among {k} friends.")
+            ask = f"How many {item} does each friend get?"
+            calls.append(f"Divide(a={value}, b={k})")
+            value //= k
+        else:
+            k = rng.randint(2, 4)
+            sentences.append(f"Then the number of {item} {they.lower()} has {TIMES[k]}.")
+            calls.append(f"Multiply(a={value}, b={k})")
+            value *= k
+    calls.append(f"Answer(answer={value})")
+    return " ".join(sentences) + " " + ask, calls, value
+
+
+class ArithTask(Task):
+    """Arithmetic word problems with Sum / Subtract / Multiply / Divide."""
+
+    name = "arith"
+    description = "procedural arithmetic word problems, 1-4 operations"
+
+    def __init__(self, difficulty: int = 2) -> None:
+        if not 1 <= difficulty <= 4:
+            raise ValueError(f"arith difficulty must be 1..4, got {difficulty}")
+        self.difficulty = difficulty
+        self._functions = FunctionSet([*ARITHMETIC, answer_function()])
+
+    def functions(self) -> FunctionSet:
+        return self._functions
+
+    def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
+        out = []
+        top = 10 * 2 ** (self.difficulty - 1)  # 10, 20, 40, 80
+        for i in range(n):
+            rng = random.Random(f"arith/{split}/{seed}/{self.difficulty}/{i}")
+            n_ops = rng.randint(1, self.difficulty)
+            question, calls, value = _story(rng, n_ops, top)
+            out.append(
+                Problem(
+                    id=f"arith-{split}-d{self.difficulty}-s{seed}-{i}",
+                    task=self.name,
+                    question=question,
+                    answer=str(value),
+                    solution=calls,
+                    meta={"operations": len(calls) - 1, "difficulty": self.difficulty},
+                )
+            )
+        return out
+
+    def check(self, answer: str | None, problem: Problem) -> bool:
+        if answer is None:
+            return False
+        try:
+            return numbers_equal(to_number(answer), Fraction(problem.answer))
+        except (ValueError, CallError):
+            return False
+
+    def worked_examples(self) -> list[Problem]:
+        examples = [
+            ("Tom has 5 boxes with 6 pens in each box. He gives away 4. How many pens does Tom have now?",
+             ["Multiply(a=5, b=6)", "Subtract(a=30, b=4)", "Answer(answer=26)"]),
+            ("Sara has 40 coins. She loses 12. She shares them equally among 4 friends. How many coins does each friend get?",
+             ["Subtract(a=40, b=12)", "Divide(a=28, b=4)", "Answer(answer=7)"]),
+            ("Lily has 14 stickers. She buys 9 more. How many stickers does Lily have now?",
+             ["Sum(a=14, b=9)", "Answer(answer=23)"]),
+        ]
+        return [
+            Problem(id=f"arith-example-{i}", task=self.name, question=q, answer=calls[-1][14:-1], solution=calls)
+            for i, (q, calls) in enumerate(examples)
+        ]
