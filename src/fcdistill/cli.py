@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fcdistill.chains.records import Sampling
@@ -22,7 +23,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -59,6 +60,7 @@ def evaluate(
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     protocol: Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")] = "text",
+    server_tools: Annotated[bool, typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt).")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
@@ -88,7 +90,7 @@ def evaluate(
     try:
         task_ = get_task(task, **({"difficulty": difficulty} if task == "arith" else {}))
         problems = task_.problems(n, split=split, seed=seed)
-        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, log=console.print)
+        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools, log=console.print)
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)

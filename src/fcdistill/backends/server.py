@@ -15,12 +15,12 @@ from fcdistill.chains.records import Message, Sampling
 class ServerBackend:
     """Chat completions from `base_url` (e.g. http://127.0.0.1:8000/v1).
 
+    `native_tools=False` is for servers whose chat template ignores `tools=` (llama.cpp's
+    default): the agent then describes the tools in the prompt and reads `<tool_call>` text.
     Each request is retried with exponential backoff by the OpenAI client (`max_retries`)
     and bounded by `timeout` seconds; a request that still fails becomes a Completion with
     `error` set, naming the server, and the other requests go on.
     """
-
-    native_tools = True
 
     def __init__(
         self,
@@ -31,8 +31,10 @@ class ServerBackend:
         concurrency: int = 8,
         timeout: float = 120.0,
         max_retries: int = 3,
+        native_tools: bool = True,
     ) -> None:
         self.name = model
+        self.native_tools = native_tools
         self.base_url = base_url
         self.concurrency = concurrency
         self.client = openai.OpenAI(

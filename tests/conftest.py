@@ -1,0 +1,44 @@
+"""Shared fixtures: the real embedded model, loaded once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from fcdistill.agent.loop import AgentConfig
+from fcdistill.chains.records import Chain
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    from fcdistill.backends.local import LocalBackend
+
+    return LocalBackend("smollm2-135m", batch_size=16)
+
+
+def assert_well_formed(chain: Chain, config: AgentConfig, registered: set[str]) -> None:
+    """Messages alternate, every executed call was registered and valid, the stop is recorded."""
+    messages = chain.messages
+    assert messages[0]["role"] == "system"
+    assert messages[chain.prompt_length - 1]["role"] == "user"
+    turns = messages[chain.prompt_length :]
+    assert turns, "the chain has no assistant turn"
+    for i, message in enumerate(turns):
+        expected = "assistant" if i % 2 == 0 else ("tool", "user")
+        assert message["role"] in expected, (i, message)
+    assert turns[-1]["role"] == "assistant", "a chain ends with the model's last turn"
+    assert chain.steps == len(chain.calls) == (len(turns) + 1) // 2
+    assert chain.invalid_calls == sum(not c.valid for c in chain.calls)
+    for call in chain.calls:
+        if call.valid:
+            assert call.name in registered and call.arguments is not None
+        else:
+            assert call.name is None and call.result
+    assert chain.stop_reason in {"answer", "n_max", "invalid", "error"}
+    if chain.stop_reason == "answer":
+        assert chain.calls[-1].valid and chain.calls[-1].name == "Answer" and chain.answer is not None
+    elif chain.stop_reason == "n_max":
+        assert chain.steps == config.n_max
+    elif chain.stop_reason == "invalid":
+        assert chain.invalid_calls == config.max_invalid + 1
+    if chain.correct:
+        assert chain.stop_reason == "answer"

@@ -1,0 +1,61 @@
+"""The arithmetic task: seeded problems whose gold calls reach the gold answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from fcdistill.functions import parse_call
+from fcdistill.tasks import get_task
+from fcdistill.tasks.arith import ArithTask
+
+
+def test_problems_are_seeded_and_prefix_stable():
+    task = ArithTask(difficulty=3)
+    assert task.problems(20, seed=1) == task.problems(20, seed=1)
+    assert task.problems(5, seed=1) == task.problems(20, seed=1)[:5]
+    assert task.problems(5, seed=1) != task.problems(5, seed=2)
+
+
+def test_splits_do_not_share_problems():
+    task = ArithTask(difficulty=4)
+    train = {p.question for p in task.problems(300, split="train")}
+    test = task.problems(300, split="test")
+    assert len({p.id for p in test}) == 300
+    assert sum(p.question in train for p in test) < 15  # short 1-op stories can coincide by chance
+
+
+@pytest.mark.parametrize("difficulty", [1, 2, 3, 4])
+def test_gold_solutions_replay_to_the_gold_answer(difficulty):
+    task = ArithTask(difficulty=difficulty)
+    functions = task.functions()
+    problems = task.problems(200, seed=7)
+    assert {p.meta["operations"] for p in problems} == set(range(1, difficulty + 1))
+    for problem in problems:
+        results = [functions.execute(parse_call(call)) for call in problem.solution]
+        assert results[-1].terminal
+        assert task.check(results[-1].result, problem), problem
+        for step in results[:-1]:
+            assert float(step.value) > 0
+
+
+def test_checker_tolerates_formats_but_not_wrong_numbers():
+    task = ArithTask()
+    problem = task.problems(1)[0].model_copy(update={"answer": "1234"})
+    for good in ["1234", "1,234", "1234.0", " 1234 ", "$1,234"]:
+        assert task.check(good, problem), good
+    for bad in ["1235", None, "", "twelve", "1234 apples"]:
+        assert not task.check(bad, problem), bad
+
+
+def test_worked_examples_are_correct():
+    task = ArithTask()
+    for example in task.worked_examples():
+        results = [task.functions().execute(parse_call(c)) for c in example.solution]
+        assert task.check(results[-1].result, example)
+
+
+def test_unknown_task_and_bad_difficulty():
+    with pytest.raises(ValueError, match="choose one of: arith"):
+        get_task("algebra")
+    with pytest.raises(ValueError, match="difficulty must be 1..4"):
+        get_task("arith", difficulty=7)

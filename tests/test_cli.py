@@ -1,0 +1,78 @@
+"""`fcdistill eval` end to end, and its answers to bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fcdistill.chains.jsonl import RecordFileError, read_jsonl
+from fcdistill.chains.records import Chain
+from fcdistill.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.model
+def test_eval_writes_scored_chains(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", "--n", "3", "--n-max", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    chains = read_jsonl(out / "chains.jsonl", Chain)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(chains) == 3 == summary["n"]
+    assert summary["correct"] == sum(c.correct for c in chains)
+    assert summary["stop_reasons"] == {r: sum(c.stop_reason == r for c in chains) for r in summary["stop_reasons"]}
+    for label in ["accuracy", "valid-call rate", "mean steps", "stop reasons", "chain arith-test-d2-s0-"]:
+        assert label in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "algebra"], "unknown task 'algebra'; choose one of: arith"),
+        (["--protocol", "xml"], "--protocol: unknown protocol 'xml'"),
+        (["--backend", "gpu"], "unknown backend 'gpu'; choose one of: local, server"),
+        (["--backend", "server"], "needs --base-url"),
+        (["--model", "no/such/thing"], "not an embedded model"),
+        (["--n", "0"], "Invalid value for '--n'"),
+        (["--difficulty", "9"], "Invalid value for '--difficulty'"),
+        (["--temperature", "-1"], "Invalid value for '--temperature'"),
+    ],
+)
+def test_bad_input_gets_one_clear_error(tmp_path, args, message):
+    result = runner.invoke(app, ["eval", "--out", str(tmp_path / "run"), *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+
+
+def test_model_directory_without_config_is_refused(tmp_path):
+    (tmp_path / "weights").mkdir()
+    result = runner.invoke(app, ["eval", "--model", str(tmp_path / "weights"), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "has no config.json" in result.output
+
+
+def test_existing_output_is_never_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "chains.jsonl").write_text("precious\n")
+    result = runner.invoke(app, ["eval", "--out", str(out)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (out / "chains.jsonl").read_text() == "precious\n"
+
+
+def test_bad_chain_files_name_file_and_line(tmp_path):
+    path = tmp_path / "chains.jsonl"
+    path.write_text('{"problem_id": "a"}\n')
+    with pytest.raises(RecordFileError, match=r"chains.jsonl:1: field '\w+'"):
+        read_jsonl(path, Chain)
+    path.write_text("\n{broken\n")
+    with pytest.raises(RecordFileError, match=r"chains.jsonl:2: not valid JSON"):
+        read_jsonl(path, Chain)
+
+
+def test_models_list():
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 0 and "smollm2-135m (default)" in result.output and "gemma3-270m" in result.output

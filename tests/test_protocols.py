@@ -1,0 +1,98 @@
+"""Text calls and native JSON tool calls, as the agent reads them from completions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fcdistill.agent.protocols import JsonProtocol, TextProtocol, get_protocol, hermes_messages
+from fcdistill.backends.base import Completion
+from fcdistill.functions import Call, CallError
+
+text, js = TextProtocol(), JsonProtocol()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Sum(a=2, b=3)", "  Sum(a=2, b=3)\n", "```python\nSum(a=2, b=3)\n```", "Call: Sum(a=2, b=3)", "I will add.\nSum(a=2, b=3)"],
+)
+def test_text_protocol_reads_one_call(reply):
+    assert text.parse(Completion(reply)) == Call("Sum", (), {"a": 2, "b": 3})
+
+
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        ("Sum(a=2, b=3)\nSum(a=1, b=1)", "exactly one function call"),
+        ("The answer is 5.", "Could not parse"),
+        ("x = Sum(a=2, b=3)", "Could not parse"),
+    ],
+)
+def test_text_protocol_refuses(reply, error):
+    with pytest.raises(CallError, match=error):
+        text.parse(Completion(reply))
+
+
+def test_text_protocol_messages():
+    assistant = text.assistant_message(Completion(" Sum(a=2, b=3) "), step=1)
+    assert assistant == {"role": "assistant", "content": "Sum(a=2, b=3)"}
+    assert text.result_message(assistant, "5", ok=True) == {"role": "user", "content": "Result: 5"}
+    assert text.result_message(assistant, "bad", ok=False) == {"role": "user", "content": "Error: bad"}
+
+
+def test_json_protocol_reads_openai_tool_calls():
+    completion = Completion("", tool_calls=[{"id": "c1", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2, "b": 3}'}}])
+    assert js.parse(completion) == Call("Sum", (), {"a": 2, "b": 3})
+    assistant = js.assistant_message(completion, step=1)
+    assert assistant["tool_calls"][0]["id"] == "c1" and assistant["content"] is None
+    assert js.result_message(assistant, "5", ok=True) == {"role": "tool", "tool_call_id": "c1", "name": "Sum", "content": "5"}
+
+
+def test_json_protocol_reads_hermes_blocks():
+    completion = Completion('<tool_call>\n{"name": "Sum", "arguments": {"a": 2, "b": 3}}\n</tool_call>')
+    assert js.parse(completion) == Call("Sum", (), {"a": 2, "b": 3})
+    assistant = js.assistant_message(completion, step=4)
+    assert assistant["tool_calls"][0]["id"] == "call_4_0"
+    assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 3}
+
+
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        ("no call here", "No tool call"),
+        ('<tool_call>{"name": "Sum", "arguments": {"a": 1}}</tool_call><tool_call>{"name": "Sum", "arguments": {}}</tool_call>', "exactly one"),
+        ("<tool_call>{not json}</tool_call>", "no valid function name"),
+        ('<tool_call>{"name": "Sum", "arguments": [1, 2]}</tool_call>', "JSON object"),
+        ('<tool_call>{"name": "os.system", "arguments": {}}</tool_call>', "no valid function name"),
+    ],
+)
+def test_json_protocol_refuses(reply, error):
+    with pytest.raises(CallError, match=error):
+        js.parse(Completion(reply))
+
+
+def test_a_reply_without_a_call_gets_an_error_turn():
+    assistant = js.assistant_message(Completion("I think it is 5"), step=1)
+    assert assistant == {"role": "assistant", "content": "I think it is 5"}
+    assert js.result_message(assistant, "No tool call found.", ok=False)["role"] == "user"
+
+
+def test_hermes_messages_for_templates_without_tools():
+    tools = [{"type": "function", "function": {"name": "Sum", "description": "add", "parameters": {}}}]
+    messages = [
+        {"role": "system", "content": "Solve."},
+        {"role": "user", "content": "2+3?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2}'}}]},
+        {"role": "tool", "tool_call_id": "c", "name": "Sum", "content": "5"},
+    ]
+    out = hermes_messages(messages, tools)
+    assert '"name": "Sum"' in out[0]["content"] and "<tools>" in out[0]["content"]
+    assert out[2] == {"role": "assistant", "content": '<tool_call>{"name": "Sum", "arguments": {"a": 2}}</tool_call>'}
+    assert out[3] == {"role": "user", "content": "<tool_response>\n5\n</tool_response>"}
+    assert all(isinstance(m["content"], str) for m in out)
+
+
+def test_unknown_protocol_lists_choices():
+    with pytest.raises(ValueError, match="text, json"):
+        get_protocol("xml")

@@ -1,0 +1,77 @@
+"""The agent against a real OpenAI-compatible server: llama.cpp's, on 127.0.0.1, serving the
+embedded GGUF. No mocked HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import assert_well_formed
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.backends.server import ServerBackend
+from fcdistill.models.embedded import EMBEDDED, cache_dir
+from fcdistill.tasks.arith import ArithTask
+
+pytestmark = pytest.mark.server
+pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is installed by `make test`")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    gguf = EMBEDDED["smollm2-135m"].locate(cache_dir())
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+             "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base_url}/models", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield base_url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("protocol", ["text", "json"])
+def test_server_drives_the_agent(llama_server, protocol):
+    # llama.cpp's default chat format ignores tools=, so json calls travel as Hermes text.
+    backend = ServerBackend("smollm2-135m", llama_server, concurrency=4, native_tools=False)
+    task = ArithTask(difficulty=2)
+    config = AgentConfig(n_max=4, max_invalid=1, protocol=protocol)
+    chains = Agent(backend, task, config).run(task.problems(4, seed=3))
+    for chain in chains:
+        assert chain.error is None
+        assert_well_formed(chain, config, {f.name for f in task.functions()})
+        assert chain.completion_tokens > 0
+    if protocol == "text":
+        assert sum(c.valid for chain in chains for c in chain.calls) >= 0.8 * sum(len(chain.calls) for chain in chains)
+
+
+def test_unreachable_server_is_named_in_the_error():
+    port = _free_port()
+    backend = ServerBackend("m", f"http://127.0.0.1:{port}/v1", timeout=2, max_retries=1)
+    task = ArithTask()
+    [chain] = Agent(backend, task, AgentConfig()).run(task.problems(1))
+    assert chain.stop_reason == "error" and f"127.0.0.1:{port}" in chain.error and not chain.correct
