@@ -44,6 +44,25 @@ def test_batched_greedy_chains_equal_one_by_one(smollm2):
         assert (a.answer, a.stop_reason, a.correct) == (b.answer, b.stop_reason, b.correct)
 
 
+def test_prefix_cache_changes_nothing_but_speed(smollm2):
+    from fcdistill.backends.local import LocalBackend
+    from fcdistill.backends.prefix_cache import PrefixCache
+
+    task = ArithTask(difficulty=2)
+    problems = task.problems(6, seed=13)
+    config = AgentConfig(n_max=4)
+    uncached_backend = LocalBackend("smollm2-135m", prefix_cache=False)
+    uncached = Agent(uncached_backend, task, config).run(problems)
+    batched = Agent(smollm2, task, config).run(problems)
+    # One by one from a fresh cache: the first prompt is cached whole, later ones crop it.
+    uncached_backend.prefix_cache = PrefixCache(uncached_backend.model)
+    single = [Agent(uncached_backend, task, config).run([p])[0] for p in problems]
+    assert uncached_backend.prefix_cache.encoded_tokens > 0
+    for chains in (batched, single):
+        assert [c.messages for c in chains] == [c.messages for c in uncached]
+        assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]
+
+
 def test_sampling_is_seeded(smollm2):
     from fcdistill.chains.records import Sampling
 
@@ -63,6 +82,8 @@ def test_base_model_runs_through_plain_transcripts():
     task = ArithTask(difficulty=1)
     config = AgentConfig(n_max=3, max_invalid=1)
     chains = Agent(gemma, task, config).run(task.problems(4, seed=2))
+    gemma.prefix_cache = None
+    assert [c.messages for c in Agent(gemma, task, config).run(task.problems(4, seed=2))] == [c.messages for c in chains]
     for chain in chains:
         assert_well_formed(chain, config, {f.name for f in task.functions()})
     prompt = gemma.render(chains[0].messages[: chains[0].prompt_length], None)

@@ -59,3 +59,20 @@ def test_unknown_task_and_bad_difficulty():
         get_task("algebra")
     with pytest.raises(ValueError, match="difficulty must be 1..4"):
         get_task("arith", difficulty=7)
+
+
+@pytest.mark.parametrize("protocol", ["text", "json"])
+def test_gold_chains_replay_through_the_agent(protocol):
+    from conftest import assert_well_formed
+    from fcdistill.agent import Agent, AgentConfig
+
+    task = ArithTask(difficulty=4)
+    config = AgentConfig(protocol=protocol)
+    chains = Agent(None, task, config).replay(task.problems(50, seed=3))
+    for chain in chains:
+        assert chain.source == "gold" and chain.correct and chain.stop_reason == "answer"
+        assert chain.invalid_calls == 0
+        assert_well_formed(chain, AgentConfig(n_max=chain.steps), {f.name for f in task.functions()})
+    if protocol == "json":
+        assert chains[0].messages[-1]["tool_calls"][0]["function"]["name"] == "Answer"
+        assert chains[0].messages[-2]["role"] == "tool"

@@ -1,5 +1,6 @@
 """The step-by-step agent: generate one call, parse, validate, execute, return the result;
-until Answer, `n_max` steps, or the budget of invalid calls is spent.
+until Answer, `n_max` steps, or the budget of invalid calls is spent. Gold solutions and
+worked examples are played through the very same path.
 
 All live chains advance together: each step is one `backend.complete` over every chain
 still running, so a local model batches them into one `generate` call.
@@ -7,17 +8,18 @@ still running, so a local model batches them into one `generate` call.
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fcdistill.agent.prompt import initial_messages, system_prompt, worked_example
+from fcdistill.agent.prompt import initial_messages, system_prompt
 from fcdistill.agent.protocols import get_protocol, hermes_messages
 from fcdistill.backends.base import Backend, Completion
 from fcdistill.chains.records import CallRecord, Chain, Message, Problem, Sampling, StopReason
-from fcdistill.functions.calls import CallError
-from fcdistill.functions.registry import format_arguments
+from fcdistill.functions.calls import CallError, parse_call
+from fcdistill.functions.registry import FunctionSet, format_arguments
 from fcdistill.tasks.base import Task
 
 
@@ -34,6 +36,7 @@ class AgentConfig:
 class _Running:
     problem: Problem
     messages: list[Message]
+    functions: FunctionSet
     seed: int
     started: float
     calls: list[CallRecord] = field(default_factory=list)
@@ -47,7 +50,8 @@ class _Running:
 
 
 class Agent:
-    def __init__(self, backend: Backend, task: Task, config: AgentConfig | None = None) -> None:
+    def __init__(self, backend: Backend | None, task: Task, config: AgentConfig | None = None) -> None:
+        """`backend` may be None for an agent that only replays gold solutions."""
         self.backend = backend
         self.task = task
         self.config = config or AgentConfig()
@@ -55,19 +59,48 @@ class Agent:
         self.functions = task.functions()
         self.tools = self.functions.json_schemas()
         self.system = system_prompt(self.functions, self.protocol.name)
-        self.examples = [
-            message
-            for example in (task.worked_examples() if self.config.worked_examples else [])
-            for message in worked_example(example, self.functions, self.protocol)
-        ]
+        self.examples: list[Message] = []
+        for example in task.worked_examples() if self.config.worked_examples else []:
+            played = self._play(self._start(example, [{"role": "user", "content": example.question}]))
+            if not self.task.check(played.answer, example):
+                raise ValueError(f"worked example {example.id} does not reach its answer: {played.calls[-1].result if played.calls else 'no calls'}")
+            self.examples += played.messages
+
+    def _start(self, problem: Problem, messages: list[Message]) -> _Running:
+        seed = zlib.crc32(f"{self.config.sampling.seed}/{problem.id}".encode())
+        # A fresh function set per chain: tasks whose functions keep state (premises) isolate it.
+        return _Running(problem, messages, self.task.functions(), seed, time.perf_counter())
+
+    def replay(self, problems: list[Problem]) -> list[Chain]:
+        """Gold chains (source 'gold'): each problem's gold solution played through the same
+        parse, validate and execute path as a model's calls."""
+        return [self._record(self._play(self._start(p, initial_messages(p, self.system, self.examples))), "gold") for p in problems]
+
+    def _play(self, running: _Running) -> _Running:
+        if not running.problem.solution:
+            raise ValueError(f"problem {running.problem.id} has no gold solution")
+        for step, text in enumerate(running.problem.solution, start=1):
+            self._advance(running, self._scripted(text, running.functions), step, n_max=len(running.problem.solution))
+            if running.stop_reason:
+                break
+        return running
+
+    def _scripted(self, text: str, functions: FunctionSet) -> Completion:
+        """A gold call as the model would have written it under this protocol."""
+        if self.protocol.name == "text":
+            return Completion(text=text)
+        try:
+            call = parse_call(text)
+            arguments = format_arguments(functions.get(call.name).bind(call))
+        except CallError:
+            return Completion(text=text)  # recorded as the invalid call it is
+        return Completion(text="", tool_calls=[{"function": {"name": call.name, "arguments": json.dumps(arguments)}}])
 
     def run(self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None) -> list[Chain]:
         """Run every problem to the end; `on_step(finished, total)` reports progress."""
-        now = time.perf_counter()
-        chains = [
-            _Running(p, initial_messages(p, self.system, self.examples), zlib.crc32(f"{self.config.sampling.seed}/{p.id}".encode()), now)
-            for p in problems
-        ]
+        if self.backend is None:
+            raise ValueError("this agent has no backend; it can only replay gold solutions")
+        chains = [self._start(p, initial_messages(p, self.system, self.examples)) for p in problems]
         live = list(chains)
         step = 0
         while live:
@@ -79,18 +112,18 @@ class Agent:
                 tools=self.tools if self.protocol.name == "json" and self.backend.native_tools else None,
             )
             for running, completion in zip(live, completions):
-                self._advance(running, completion, step)
+                self._advance(running, completion, step, self.config.n_max)
             live = [c for c in live if c.stop_reason is None]
             if on_step:
                 on_step(len(chains) - len(live), len(chains))
-        return [self._record(c) for c in chains]
+        return [self._record(c, self.backend.name) for c in chains]
 
     def _conversation(self, messages: list[Message]) -> list[Message]:
         if self.protocol.name == "json" and not self.backend.native_tools:
             return hermes_messages(messages, self.tools)
         return messages
 
-    def _advance(self, running: _Running, completion: Completion, step: int) -> None:
+    def _advance(self, running: _Running, completion: Completion, step: int, n_max: int) -> None:
         running.prompt_tokens += completion.prompt_tokens
         running.completion_tokens += completion.completion_tokens
         if completion.error:
@@ -102,7 +135,7 @@ class Agent:
         raw = completion.text if not completion.tool_calls else str(completion.tool_calls)
         try:
             call = self.protocol.parse(completion)
-            execution = self.functions.execute(call)
+            execution = running.functions.execute(call)
         except CallError as exc:
             running.invalid += 1
             running.calls.append(CallRecord(step=step, raw=raw, valid=False, result=str(exc)))
@@ -115,18 +148,18 @@ class Agent:
             result, ok = execution.result, True
         if running.stop_reason is None and running.invalid > self.config.max_invalid:
             running.stop_reason = "invalid"
-        elif running.stop_reason is None and step >= self.config.n_max:
+        elif running.stop_reason is None and step >= n_max:
             running.stop_reason = "n_max"
         if running.stop_reason is None:
             running.messages.append(self.protocol.result_message(assistant, result, ok))
         else:
             running.seconds = time.perf_counter() - running.started
 
-    def _record(self, running: _Running) -> Chain:
+    def _record(self, running: _Running, source: str) -> Chain:
         return Chain(
             problem_id=running.problem.id,
             task=running.problem.task,
-            source=self.backend.name,
+            source=source,
             protocol=self.protocol.name,  # type: ignore[arg-type]
             messages=running.messages,
             prompt_length=len(self.examples) + 2,

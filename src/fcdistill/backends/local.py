@@ -12,6 +12,7 @@ from transformers.utils import logging as hf_logging
 hf_logging.disable_progress_bar()
 
 from fcdistill.backends.base import Completion
+from fcdistill.backends.prefix_cache import PrefixCache
 from fcdistill.chains.records import Message, Sampling
 from fcdistill.models import resolve
 
@@ -45,6 +46,7 @@ class LocalBackend:
         batch_size: int = 16,
         device: str | None = None,
         dtype: torch.dtype = torch.float32,
+        prefix_cache: bool = True,
         log: Any = print,
     ) -> None:
         self.name = model
@@ -57,6 +59,7 @@ class LocalBackend:
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype).to(self.device).eval()
         self.chat = bool(self.tokenizer.chat_template)
         self.native_tools = self.chat and self._template_renders_tools()
+        self.prefix_cache = PrefixCache(self.model) if prefix_cache else None
         self.generate_seconds = 0.0
 
     def _template_renders_tools(self) -> bool:
@@ -99,8 +102,19 @@ class LocalBackend:
         started = time.perf_counter()
         if not self.chat:
             stop = [*(stop or []), "\n"]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.chat).to(self.device)
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        ids = self.tokenizer(prompts, add_special_tokens=not self.chat)["input_ids"]
+        shared, cache = self.prefix_cache.take(ids) if self.prefix_cache else (0, None)
+        # Layout per row: shared prefix (cached), padding, the row's own suffix. Positions come
+        # from the attention mask, so the padding in the middle changes nothing.
+        width = max(len(row) for row in ids) - shared
+        pad = self.tokenizer.pad_token_id
+        input_ids = [row[:shared] + [pad] * (width - len(row) + shared) + row[shared:] for row in ids]
+        mask = [[1] * shared + [0] * (width - len(row) + shared) + [1] * (len(row) - shared) for row in ids]
+        enc = {
+            "input_ids": torch.tensor(input_ids, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+        }
+        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": cache}
         if sampling.greedy:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
