@@ -16,12 +16,20 @@ def test_problems_are_seeded_and_prefix_stable():
     assert task.problems(5, seed=1) != task.problems(5, seed=2)
 
 
-def test_splits_do_not_share_problems():
-    task = ArithTask(difficulty=4)
-    train = {p.question for p in task.problems(300, split="train")}
-    test = task.problems(300, split="test")
-    assert len({p.id for p in test}) == 300
-    assert sum(p.question in train for p in test) < 15  # short 1-op stories can coincide by chance
+@pytest.mark.parametrize("difficulty", [1, 4])
+def test_splits_are_disjoint_by_construction(difficulty):
+    from fcdistill.tasks.overlap import OverlapError, assert_disjoint
+
+    task = ArithTask(difficulty=difficulty)
+    train = task.problems(500, split="train")
+    for split in ("validation", "test"):
+        held_out = task.problems(200, split=split)
+        assert len({p.id for p in held_out}) == 200
+        assert_disjoint(train, held_out)
+    with pytest.raises(OverlapError, match="also appear"):
+        assert_disjoint(train, train[:3])
+    with pytest.raises(ValueError, match="train, validation, test"):
+        task.problems(1, split="dev")
 
 
 @pytest.mark.parametrize("difficulty", [1, 2, 3, 4])

@@ -28,6 +28,16 @@ def test_eval_writes_scored_chains(tmp_path):
         assert label in result.output
 
 
+@pytest.mark.model
+def test_a_model_directory_works_where_a_name_does(tmp_path):
+    from fcdistill.models import prepare
+
+    path = prepare("smollm2-135m")
+    result = runner.invoke(app, ["eval", "--model", str(path), "--n", "2", "--n-max", "2", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert {c.source for c in read_jsonl(tmp_path / "run" / "chains.jsonl", Chain)} == {str(path)}
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -76,3 +86,16 @@ def test_bad_chain_files_name_file_and_line(tmp_path):
 def test_models_list():
     result = runner.invoke(app, ["models", "list"])
     assert result.exit_code == 0 and "smollm2-135m (default)" in result.output and "gemma3-270m" in result.output
+
+
+def test_gold_reports_coverage_and_writes_chains(tmp_path):
+    result = runner.invoke(app, ["gold", "--task", "arith", "--n", "30", "--difficulty", "3", "--out", str(tmp_path / "gold")])
+    assert result.exit_code == 0, result.output
+    assert "30/30 problems (100.0%)" in result.output
+    chains = read_jsonl(tmp_path / "gold" / "chains.jsonl", Chain)
+    assert len(chains) == 30 and all(c.source == "gold" and c.correct for c in chains)
+
+
+def test_task_options_are_checked(tmp_path):
+    result = runner.invoke(app, ["gold", "--task", "arith", "--data", "x.jsonl", "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "task 'arith' does not take --data (it takes --difficulty)" in result.output

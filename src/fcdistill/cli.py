@@ -49,6 +49,55 @@ def models_prepare(names: Annotated[list[str] | None, typer.Argument(help="Embed
             fail(str(exc.args[0]))
 
 
+def _default_out(kind: str, task: str, model: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{kind}-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
+
+
+def _check_fresh(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        fail(f"--out: {out} already exists and is not an empty directory; choose a new one (nothing was overwritten)")
+
+
+@app.command("gold")
+def gold(
+    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
+    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 100,
+    split: Annotated[str, typer.Option(help="Problem split.")] = "train",
+    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations.")] = None,
+    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
+    protocol: Annotated[str, typer.Option(help="text or json.")] = "text",
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/gold-<task>-<time>).")] = None,
+) -> None:
+    """Build gold chains from the problems' annotated solutions, replayed through the executor,
+    and report for what share they reach the gold answer and why the rest do not."""
+    from collections import Counter
+
+    from fcdistill.agent import Agent, AgentConfig
+    from fcdistill.chains.jsonl import write_jsonl
+    from fcdistill.tasks import get_task
+
+    out = out or _default_out("gold", task, "gold")
+    _check_fresh(out)
+    try:
+        task_ = get_task(task, difficulty=difficulty, data=data)
+        problems = task_.problems(n, split=split, seed=seed)
+        agent = Agent(None, task_, AgentConfig(protocol=protocol))
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    with_solution = [p for p in problems if p.solution]
+    chains = agent.replay(with_solution)
+    reasons = Counter(p.meta.get("gold_error", "no solution") for p in problems if not p.solution)
+    reasons.update(f"replay: {c.stop_reason}, answer {'wrong' if c.stop_reason == 'answer' else 'missing'}" for c in chains if not c.correct)
+    correct = sum(c.correct for c in chains)
+    write_jsonl(out / "chains.jsonl", [c for c in chains if c.correct])
+    console.print(f"{task}: {correct}/{len(problems)} problems ({correct / len(problems):.1%}) have a gold chain that reaches the gold answer")
+    for reason, count in reasons.most_common():
+        console.print(f"  {count:6d}  {reason}")
+    console.print(f"Correct gold chains written to {out / 'chains.jsonl'}")
+
+
 @app.command("eval")
 def evaluate(
     model: Annotated[str, typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name.")] = "smollm2-135m",
@@ -56,7 +105,8 @@ def evaluate(
     n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 50,
     n_max: Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")] = 10,
     split: Annotated[str, typer.Option(help="Problem split.")] = "test",
-    difficulty: Annotated[int, typer.Option(min=1, max=4, help="arith: at most this many operations per problem.")] = 2,
+    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")] = None,
+    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     protocol: Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")] = "text",
@@ -80,15 +130,12 @@ def evaluate(
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
+    out = out or _default_out("eval", task, model)
     if protocol not in PROTOCOLS:
         fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"eval-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
-    if out.exists() and any(out.iterdir()):
-        fail(f"--out: {out} already exists and is not empty; choose a new directory (nothing was overwritten)")
+    _check_fresh(out)
     try:
-        task_ = get_task(task, **({"difficulty": difficulty} if task == "arith" else {}))
+        task_ = get_task(task, difficulty=difficulty, data=data)
         problems = task_.problems(n, split=split, seed=seed)
         backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools, log=console.print)
     except (ValueError, ModelNotInstalled, OSError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fcdistill.tasks.arith import ArithTask
@@ -11,11 +12,18 @@ TASKS: dict[str, type[Task]] = {"arith": ArithTask}
 
 
 def get_task(name: str, **options: Any) -> Task:
+    """Build a task by name; options left as None are not passed, others must be accepted."""
     try:
         cls = TASKS[name]
     except KeyError:
         raise ValueError(f"unknown task '{name}'; choose one of: {', '.join(TASKS)}") from None
-    return cls(**options)
+    accepted = inspect.signature(cls).parameters
+    given = {k: v for k, v in options.items() if v is not None}
+    for key in given:
+        if key not in accepted:
+            takes = ", ".join(f"--{k}" for k in accepted) or "no options"
+            raise ValueError(f"task '{name}' does not take --{key} (it takes {takes})")
+    return cls(**given)
 
 
 __all__ = ["TASKS", "Task", "get_task"]

@@ -8,6 +8,7 @@ solution is the sequence of calls that computes it. `difficulty` d draws problem
 from __future__ import annotations
 
 import random
+import zlib
 from fractions import Fraction
 
 from fcdistill.chains.records import Problem
@@ -22,6 +23,13 @@ NAMES = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ine
 ITEMS = ["apples", "marbles", "stickers", "books", "cookies", "pencils", "coins", "cards", "shells", "stamps"]
 FEMALE = {"Anna", "Carla", "Emma", "Grace", "Ines", "Kira", "Maya", "Olga"}
 TIMES = {2: "doubles", 3: "triples", 4: "quadruples"}
+SPLITS = ("train", "validation", "test")
+
+
+def split_of(question: str) -> str:
+    """The one split a question may appear in: 20 % test, 20 % validation, 60 % train."""
+    bucket = zlib.crc32(question.encode()) % 10
+    return "test" if bucket < 2 else "validation" if bucket < 4 else "train"
 
 
 def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
@@ -86,12 +94,18 @@ class ArithTask(Task):
         return self._functions
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
+        """Splits are disjoint by construction: a question belongs to the split its hash picks."""
+        if split not in SPLITS:
+            raise ValueError(f"arith split must be one of: {', '.join(SPLITS)}; got '{split}'")
         out = []
         top = 10 * 2 ** (self.difficulty - 1)  # 10, 20, 40, 80
         for i in range(n):
             rng = random.Random(f"arith/{split}/{seed}/{self.difficulty}/{i}")
-            n_ops = rng.randint(1, self.difficulty)
-            question, calls, value = _story(rng, n_ops, top)
+            while True:
+                n_ops = rng.randint(1, self.difficulty)
+                question, calls, value = _story(rng, n_ops, top)
+                if split_of(question) == split:
+                    break
             out.append(
                 Problem(
                     id=f"arith-{split}-d{self.difficulty}-s{seed}-{i}",
