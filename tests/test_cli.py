@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -99,3 +100,22 @@ def test_gold_reports_coverage_and_writes_chains(tmp_path):
 def test_task_options_are_checked(tmp_path):
     result = runner.invoke(app, ["gold", "--task", "arith", "--data", "x.jsonl", "--out", str(tmp_path / "g")])
     assert result.exit_code == 2 and "task 'arith' does not take --data (it takes --difficulty)" in result.output
+
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "task, data",
+    [("gsm8k", "gsm8k/test.jsonl"), ("folio", "folio/v0.0/folio-validation.jsonl"), ("proofwriter", "proofwriter/dev.json"), ("folgen", None)],
+)
+def test_eval_runs_every_task_family_with_the_embedded_model(tmp_path, task, data):
+    if data and not (DATA / data).exists():
+        pytest.skip("../shared/data is not here")
+    args = ["eval", "--task", task, "--n", "2", "--n-max", "3", "--out", str(tmp_path / "run")]
+    result = runner.invoke(app, args + (["--data", str(DATA / data)] if data else []))
+    assert result.exit_code == 0, result.output
+    chains = read_jsonl(tmp_path / "run" / "chains.jsonl", Chain)
+    assert len(chains) == 2 and all(c.task == task and c.steps >= 1 for c in chains)
+    assert {t["function"]["name"] for t in chains[0].tools} >= {"Answer"}

@@ -66,6 +66,7 @@ def gold(
     split: Annotated[str, typer.Option(help="Problem split.")] = "train",
     difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations.")] = None,
     data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
+    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")] = None,
     protocol: Annotated[str, typer.Option(help="text or json.")] = "text",
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/gold-<task>-<time>).")] = None,
@@ -81,7 +82,7 @@ def gold(
     out = out or _default_out("gold", task, "gold")
     _check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data)
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
         agent = Agent(None, task_, AgentConfig(protocol=protocol))
     except (ValueError, OSError) as exc:
@@ -107,6 +108,7 @@ def evaluate(
     split: Annotated[str, typer.Option(help="Problem split.")] = "test",
     difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")] = None,
     data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
+    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")] = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     protocol: Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")] = "text",
@@ -135,7 +137,7 @@ def evaluate(
         fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
     _check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data)
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
         backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools, log=console.print)
     except (ValueError, ModelNotInstalled, OSError) as exc:

@@ -7,8 +7,22 @@ from typing import Any
 
 from fcdistill.tasks.arith import ArithTask
 from fcdistill.tasks.base import Task
+from fcdistill.tasks.fol_gen import FolGenTask
+from fcdistill.tasks.folio import FolioTask
+from fcdistill.tasks.gsm8k import GSM8KTask
+from fcdistill.tasks.gsm_symbolic import GSMSymbolicTask
+from fcdistill.tasks.logiclm import LogicalDeductionTask, ProntoQATask, ProofWriterTask
 
-TASKS: dict[str, type[Task]] = {"arith": ArithTask}
+TASKS: dict[str, type[Task]] = {
+    "arith": ArithTask,
+    "gsm8k": GSM8KTask,
+    "gsm_symbolic": GSMSymbolicTask,
+    "folio": FolioTask,
+    "proofwriter": ProofWriterTask,
+    "prontoqa": ProntoQATask,
+    "logicaldeduction": LogicalDeductionTask,
+    "folgen": FolGenTask,
+}
 
 
 def get_task(name: str, **options: Any) -> Task:

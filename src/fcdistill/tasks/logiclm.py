@@ -1,0 +1,204 @@
+"""ProofWriter, PrOntoQA and LogicalDeduction in the Logic-LM format: a JSON list of
+`{id, context, question, options, answer}` with lettered options such as "A) True".
+
+There are no gold formulas: the model writes the premises itself with Premise and tests
+the statement (or each option) with Check. Answers are True / False / Uncertain for
+ProofWriter and PrOntoQA (mapped from the option letter), the option letter for
+LogicalDeduction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from fcdistill.chains.records import Problem
+from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
+from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label
+
+NO_GOLD = "no gold FOL"
+_OPTION = re.compile(r"\s*\(?([A-Z])\)\s*(.*)", re.S)
+_LETTER = re.compile(r"\s*\(?([A-Za-z])(?:[).:])?(?:\s.*)?", re.S)  # "B", "(B)", "B) The ...", "b."
+
+TRUTH_ANSWER = "Write the facts and rules as formulas with Premise, test the statement with Check, then call Answer with {labels}."
+CHOICE_ANSWER = (
+    "Write the facts as formulas with Premise, test the options with Check, "
+    "then call Answer with the letter of the option that is True."
+)
+
+
+class LogicLMRecord(BaseModel):
+    id: str
+    context: str
+    question: str
+    options: list[str]
+    answer: str
+
+
+def read_records(path: Path) -> list[LogicLMRecord]:
+    """A Logic-LM JSON file; errors name the file and the record (index and id)."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a JSON list of records, found {type(items).__name__}")
+    records = []
+    for i, item in enumerate(items):
+        try:
+            records.append(LogicLMRecord.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"]) or "record"
+            name = f" ({item['id']})" if isinstance(item, dict) and "id" in item else ""
+            raise ValueError(f"{path}: record {i}{name}: field '{where}': {first['msg']}") from None
+    return records
+
+
+def parse_options(record: LogicLMRecord) -> dict[str, str]:
+    """{"A": "True", ...} from ["A) True", ...]; ValueError naming the record otherwise."""
+    options = {}
+    for text in record.options:
+        match = _OPTION.fullmatch(text)
+        if not match:
+            raise ValueError(f"record {record.id}: option {text!r} is not of the form 'A) text'")
+        options[match[1]] = match[2].strip()
+    if record.answer not in options:
+        raise ValueError(f"record {record.id}: answer {record.answer!r} is not one of the options {', '.join(options)}")
+    return options
+
+
+class LogicLMTask(FolTask):
+    """One Logic-LM dataset read from a file; `dataset` picks answers and wording."""
+
+    DATASETS: dict[str, Literal["truth", "choice"]] = {"proofwriter": "truth", "prontoqa": "truth", "logicaldeduction": "choice"}
+
+    def __init__(self, dataset: str, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+        """`data`: the dataset's Logic-LM JSON file (e.g. proofwriter/dev.json)."""
+        super().__init__(timeout_s, think)
+        if dataset not in self.DATASETS:
+            raise ValueError(f"unknown Logic-LM dataset '{dataset}'; choose one of: {', '.join(self.DATASETS)}")
+        if data is None:
+            raise ValueError(f"task '{dataset}' reads a local Logic-LM JSON file; pass it with --data")
+        self.name = dataset
+        self.description = f"{dataset} (Logic-LM format) solved with Premise / Check"
+        self.kind = self.DATASETS[dataset]
+        self._stem = Path(data).stem
+        self._records = read_records(Path(data))
+
+    def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
+        """The first `n` records in file order (`seed` is unused; `split` is only recorded)."""
+        return [self._problem(record, split) for record in self._records[:n]]
+
+    def _problem(self, record: LogicLMRecord, split: str) -> Problem:
+        options = parse_options(record)
+        if self.kind == "truth":
+            answer = normalise_label(options[record.answer])
+            if answer is None:
+                raise ValueError(f"record {record.id}: option {record.answer} ({options[record.answer]!r}) is not True, False or Uncertain")
+            labels = "True or False" if len(options) == 2 else "True, False or Uncertain"
+            question = f"{record.context.strip()}\n\n{record.question.strip()}\n{TRUTH_ANSWER.format(labels=labels)}"
+        else:
+            answer = record.answer
+            listed = "\n".join(record.options)
+            question = f"{record.context.strip()}\n\n{record.question.strip()}\n{listed}\n{CHOICE_ANSWER}"
+        return Problem(
+            id=f"{self.name}-{self._stem}-{record.id}", task=self.name, question=question, answer=answer,
+            meta={"split": split, "source_id": record.id, "options": record.options, "gold_error": NO_GOLD},
+        )
+
+    def check(self, answer: str | None, problem: Problem) -> bool:
+        if self.kind == "truth":
+            return super().check(answer, problem)
+        match = _LETTER.fullmatch(answer or "")
+        return bool(match) and match[1].upper() == problem.answer
+
+    def worked_examples(self) -> list[Problem]:
+        return [
+            Problem(id=f"{self.name}-example-{i}", task=self.name, question=question, answer=calls[-1][15:-2], solution=calls)
+            for i, (question, calls) in enumerate(EXAMPLES[self.name])
+        ]
+
+
+class ProofWriterTask(LogicLMTask):
+    name = "proofwriter"
+
+    def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+        super().__init__("proofwriter", data, timeout_s, think)
+
+
+class ProntoQATask(LogicLMTask):
+    name = "prontoqa"
+
+    def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+        super().__init__("prontoqa", data, timeout_s, think)
+
+
+class LogicalDeductionTask(LogicLMTask):
+    name = "logicaldeduction"
+
+    def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+        super().__init__("logicaldeduction", data, timeout_s, think)
+
+
+_ORDER_AXIOMS = [
+    "red != green & red != blue & green != blue",
+    "forall x (First(x) | Second(x) | Third(x))",
+    "forall x forall y ((First(x) & First(y)) | (Second(x) & Second(y)) | (Third(x) & Third(y)) -> x = y)",
+]
+# Written for this project (not taken from the datasets); each replays to its answer.
+EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
+    "proofwriter": [
+        (
+            "Anne is big. Anne is not green. Erin is kind. If something is big then it is furry. "
+            "Furry things are young. If something is kind and not green then it is rough.\n\n"
+            "Based on the above information, is the following statement true, false, or unknown? Anne is young.\n"
+            + TRUTH_ANSWER.format(labels="True, False or Uncertain"),
+            fol_solution(
+                ["Big(anne)", "~Green(anne)", "Kind(erin)", "forall x (Big(x) -> Furry(x))",
+                 "forall x (Furry(x) -> Young(x))", "forall x (Kind(x) & ~Green(x) -> Rough(x))"],
+                "Young(anne)", "True",
+            ),
+        ),
+        (
+            "Gary is cold. Gary is quiet. If something is quiet and cold then it is not blue. "
+            "All blue things are round.\n\n"
+            "Based on the above information, is the following statement true, false, or unknown? Gary is round.\n"
+            + TRUTH_ANSWER.format(labels="True, False or Uncertain"),
+            fol_solution(
+                ["Cold(gary)", "Quiet(gary)", "forall x (Quiet(x) & Cold(x) -> ~Blue(x))", "forall x (Blue(x) -> Round(x))"],
+                "Round(gary)", "Uncertain",
+            ),
+        ),
+    ],
+    "prontoqa": [
+        (
+            "Every blicket is a dax. Daxes are not bitter. Each blicket is fast. Sam is a blicket.\n\n"
+            "Is the following statement true or false? Sam is bitter.\n" + TRUTH_ANSWER.format(labels="True or False"),
+            fol_solution(
+                ["forall x (Blicket(x) -> Dax(x))", "forall x (Dax(x) -> ~Bitter(x))", "forall x (Blicket(x) -> Fast(x))", "Blicket(sam)"],
+                "Bitter(sam)", "False",
+            ),
+        ),
+    ],
+    "logicaldeduction": [
+        (
+            "On a shelf, there are three books: a red book, a green book, and a blue book. "
+            "The green book is to the left of the red book. The blue book is the rightmost.\n\n"
+            "Which of the following is true?\nA) The red book is the leftmost.\nB) The green book is the leftmost.\n"
+            "C) The blue book is the leftmost.\n" + CHOICE_ANSWER,
+            [
+                *(f"Premise(formula={f!r})" for f in _ORDER_AXIOMS),
+                "Premise(formula='Third(blue)')",
+                "Premise(formula='(First(green) & (Second(red) | Third(red))) | (Second(green) & Third(red))')",
+                "Check(conclusion='First(red)')",
+                "Check(conclusion='First(green)')",
+                "Answer(answer='B')",
+            ],
+        ),
+    ],
+}

@@ -1,0 +1,69 @@
+"""Generated facts-and-rules problems: seeded, split-disjoint, balanced, labelled by the prover."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.functions.calls import parse_call
+from fcdistill.functions.fol.parser import parse_formula
+from fcdistill.functions.fol.prover import decide
+from fcdistill.tasks.fol_gen import FolGenTask
+
+
+def test_seeded_and_prefix_stable():
+    task = FolGenTask(depth=3)
+    assert task.problems(12, seed=1) == FolGenTask(depth=3).problems(12, seed=1)
+    assert task.problems(5, seed=1) == task.problems(12, seed=1)[:5]
+    assert task.problems(5, seed=1) != task.problems(5, seed=2)
+    assert task.problems(5) != FolGenTask(depth=2).problems(5)
+
+
+def test_splits_do_not_share_problems():
+    task = FolGenTask(depth=1, distractors=0)
+    questions = {split: {p.question for p in task.problems(90, split=split)} for split in ("train", "validation", "test")}
+    assert all(len(q) == 90 for q in questions.values())
+    assert not questions["train"] & questions["test"]
+    assert not questions["train"] & questions["validation"]
+    assert not questions["validation"] & questions["test"]
+
+
+@pytest.mark.parametrize("depth", [1, 3, 6])
+def test_labels_are_balanced_and_are_the_provers_verdicts(depth):
+    task = FolGenTask(depth=depth)
+    problems = task.problems(60, split="train", seed=4)
+    counts = Counter(p.answer for p in problems)
+    assert set(counts) == {"True", "False", "Uncertain"} and min(counts.values()) >= 15, counts
+    for problem in problems:
+        calls = [parse_call(c) for c in problem.solution]
+        premises = [parse_formula(c.kwargs["formula"]) for c in calls if c.name == "Premise"]
+        conclusion = parse_formula(calls[-2].kwargs["conclusion"])
+        assert decide(premises, conclusion).label == problem.answer
+        assert len(premises) == problem.meta["premises"] >= depth + 1
+        assert problem.question.count(".") >= len(premises)
+        assert all("∀" not in c and "forall x (" in c for c in problem.solution if "->" in c)  # ASCII syntax
+
+
+@pytest.mark.parametrize("protocol", ["text", "json"])
+def test_gold_chains_replay_to_the_answer(protocol):
+    from conftest import assert_well_formed
+
+    task = FolGenTask(depth=2)
+    chains = Agent(None, task, AgentConfig(protocol=protocol)).replay(task.problems(45, split="test"))
+    for chain in chains:
+        assert chain.correct and chain.stop_reason == "answer" and chain.invalid_calls == 0
+        assert_well_formed(chain, AgentConfig(n_max=chain.steps), {f.name for f in task.functions()})
+
+
+def test_deeper_problems_have_longer_chains():
+    shallow, deep = FolGenTask(depth=1).problems(30), FolGenTask(depth=5).problems(30)
+    assert sum(p.meta["premises"] for p in deep) > sum(p.meta["premises"] for p in shallow) + 3 * 30
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="depth must be 1..6"):
+        FolGenTask(depth=0)
+    with pytest.raises(ValueError, match="split must be one of"):
+        FolGenTask().problems(1, split="dev")

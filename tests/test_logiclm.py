@@ -1,0 +1,96 @@
+"""ProofWriter, PrOntoQA and LogicalDeduction in the Logic-LM format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.chains.records import Problem
+from fcdistill.tasks.logiclm import NO_GOLD, LogicalDeductionTask, LogicLMTask, ProntoQATask, ProofWriterTask
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FILES = [
+    (ProofWriterTask, "proofwriter/train.json"),
+    (ProofWriterTask, "proofwriter/dev.json"),
+    (ProofWriterTask, "proofwriter/test.json"),
+    (ProntoQATask, "prontoqa/dev.json"),
+    (LogicalDeductionTask, "logicaldeduction/train.json"),
+    (LogicalDeductionTask, "logicaldeduction/dev.json"),
+]
+
+
+@pytest.mark.parametrize(("cls", "name"), FILES)
+def test_reads_every_record(cls, name):
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"Logic-LM data not found at {path}")
+    records = json.loads(path.read_text(encoding="utf-8"))
+    task = cls(str(path))
+    problems = task.problems(len(records) + 10)
+    assert len(problems) == len(records)
+    assert len({p.id for p in problems}) == len(problems)
+    for problem, record in zip(problems, records):
+        assert problem.id == f"{task.name}-{path.stem}-{record['id']}"
+        assert problem.solution is None and problem.meta["gold_error"] == NO_GOLD
+        assert record["context"].strip() in problem.question
+        option = next(o for o in record["options"] if o.startswith(record["answer"] + ")"))
+        if task.kind == "truth":
+            assert problem.answer == {"True": "True", "False": "False", "Unknown": "Uncertain"}[option[3:]]
+            assert task.check(option, problem) and task.check(problem.answer.lower(), problem)
+        else:
+            assert problem.answer == record["answer"] and option in problem.question
+            assert task.check(f"({record['answer']})", problem) and task.check(option, problem)
+            assert not task.check("Z", problem)
+    assert {p.answer for p in problems} == ({"True", "False"} if cls is ProntoQATask else {"True", "False", "Uncertain"} if task.kind == "truth" else set("ABCDEFG"))
+
+
+@pytest.mark.parametrize("cls", [ProofWriterTask, ProntoQATask, LogicalDeductionTask])
+@pytest.mark.parametrize("protocol", ["text", "json"])
+def test_worked_examples_replay_through_the_prover(cls, protocol, tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text("[]", encoding="utf-8")
+    task = cls(str(path))
+    examples = task.worked_examples()
+    assert examples
+    chains = Agent(None, task, AgentConfig(protocol=protocol)).replay(examples)
+    assert all(c.correct and c.invalid_calls == 0 and c.stop_reason == "answer" for c in chains)
+    assert all(c.calls[-2].name == "Check" for c in chains)
+
+
+def test_letter_answers(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text("[]", encoding="utf-8")
+    task = LogicalDeductionTask(str(path))
+    problem = Problem(id="p", task="logicaldeduction", question="q", answer="B")
+    for good in ["B", " b ", "(B)", "B)", "B.", "B) The green book is the leftmost."]:
+        assert task.check(good, problem), good
+    for bad in ["A", "Blue", "", None, "BB"]:
+        assert not task.check(bad, problem), bad
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[{\"id\": 1", "bad.json:1: not valid JSON"),
+        ("{\"id\": \"x\"}", "expected a JSON list of records, found dict"),
+        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) True"]}]), "record 0 (q1): field 'answer'"),
+        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["True", "False"], "answer": "A"}]), "record q1: option 'True' is not of the form"),
+        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) True", "B) False"], "answer": "C"}]), "answer 'C' is not one of the options A, B"),
+        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) Yes", "B) No"], "answer": "A"}]), "is not True, False or Uncertain"),
+    ],
+)
+def test_bad_files_are_named(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ProofWriterTask(str(path)).problems(5)
+
+
+def test_a_data_file_is_required_and_datasets_are_known():
+    with pytest.raises(ValueError, match="--data"):
+        ProntoQATask()
+    with pytest.raises(ValueError, match="choose one of: proofwriter, prontoqa, logicaldeduction"):
+        LogicLMTask("clutrr", "x.json")

@@ -1,0 +1,121 @@
+"""The z3 prover and the Premise / Check / Answer functions built on it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fcdistill.functions.calls import CallError, parse_call
+from fcdistill.functions.fol.functions import fol_functions
+from fcdistill.functions.fol.parser import parse_formula
+from fcdistill.functions.fol.prover import ArityError, Verdict, decide
+
+# Only infinite models satisfy these (a strict order without a last element), so z3 cannot finish.
+ENDLESS = ["∀x ∃y R(x, y)", "∀x ¬R(x, x)", "∀x ∀y ∀z (R(x, y) ∧ R(y, z) → R(x, z))"]
+
+
+def verdict(premises: list[str], conclusion: str, timeout_s: float = 3.0) -> Verdict:
+    return decide([parse_formula(p) for p in premises], parse_formula(conclusion), timeout_s)
+
+
+SOCRATES = ["∀x (Human(x) → Mortal(x))", "Human(socrates)"]
+
+
+@pytest.mark.parametrize(
+    ("premises", "conclusion", "label"),
+    [
+        (SOCRATES, "Mortal(socrates)", "True"),
+        (SOCRATES, "¬Mortal(socrates)", "False"),
+        (SOCRATES, "Mortal(plato)", "Uncertain"),
+        (SOCRATES, "∃x Mortal(x)", "True"),
+        (["∀x (Bird(x) → Flies(x))", "Bird(tweety)", "¬Flies(tweety)"], "Cat(tom)", "Inconsistent"),
+        (["Rich(ann) ⊕ Famous(ann)", "Rich(ann)"], "Famous(ann)", "False"),
+        (["Rich(ann) ↔ Famous(ann)", "¬Famous(ann)"], "Rich(ann)", "False"),
+        (["∀x (P(x) ∨ Q(x))", "¬P(a)"], "Q(a)", "True"),
+        (["∃x (Dog(x) ∧ Brown(x))"], "Brown(rex)", "Uncertain"),
+        (["∀x ∀y (Parent(x, y) → Older(x, y))", "Parent(ann, bob)"], "Older(ann, bob)", "True"),
+        (["a = b", "Tall(a)"], "Tall(b)", "True"),
+        (["∀x (Book(x) → x = b1)", "Book(b2)"], "b1 = b2", "True"),
+        (["Raining → Wet", "Raining"], "Wet", "True"),
+    ],
+)
+def test_known_verdicts(premises, conclusion, label):
+    result = verdict(premises, conclusion)
+    assert result.label == label
+    assert str(result) == label and not result.timed_out
+
+
+def test_arity_clash_names_both_uses():
+    with pytest.raises(ArityError, match="Sees has 2 arguments in premise 1 but 1 argument in the conclusion"):
+        verdict(["Sees(ann, bob)"], "Sees(ann)")
+    with pytest.raises(ArityError, match="in premise 1 but 0 arguments in premise 2"):
+        verdict(["Wet(street)", "Wet"], "Wet")
+
+
+@pytest.mark.parametrize("timeout_s", [0.05, 0.3])
+def test_hard_problems_time_out_instead_of_hanging(timeout_s):
+    start = time.perf_counter()
+    result = verdict(ENDLESS, "P(a)", timeout_s)
+    assert result.label == "Unknown" and result.timed_out
+    assert str(result) == "Unknown (time-out)"
+    assert time.perf_counter() - start < 2 * timeout_s + 3  # two checks, each bounded
+
+
+def run(functions, text: str) -> str:
+    return functions.execute(parse_call(text)).result
+
+
+def test_premise_check_answer():
+    functions = fol_functions()
+    assert run(functions, "Premise(formula='forall x (Human(x) -> Mortal(x))')") == "Premise 1 recorded."
+    assert run(functions, "Premise(formula='Human(socrates)')") == "Premise 2 recorded."
+    assert run(functions, "Check(conclusion='Mortal(socrates)')") == "True"
+    assert run(functions, "Check(conclusion='~Mortal(socrates)')") == "False"
+    assert run(functions, "Check(conclusion='Mortal(plato)')") == "Uncertain"
+    answer = functions.execute(parse_call("Answer(answer=' True ')"))
+    assert answer.terminal and answer.result == "True"
+    assert {f.name for f in functions} == {"Premise", "Check", "Answer"}
+    assert "Think" in fol_functions(think=True)
+    for f in functions:
+        assert f.description and f.examples
+
+
+def test_each_function_set_keeps_its_own_premises():
+    first, second = fol_functions(), fol_functions()
+    run(first, "Premise(formula='Cat(tom)')")
+    assert run(first, "Check(conclusion='Cat(tom)')") == "True"
+    with pytest.raises(CallError, match="no premises recorded yet"):
+        run(second, "Check(conclusion='Cat(tom)')")
+    run(second, "Premise(formula='Dog(tom)')")
+    assert run(second, "Check(conclusion='Cat(tom)')") == "Uncertain"
+    assert run(first, "Premise(formula='Dog(rex)')") == "Premise 2 recorded."
+
+
+@pytest.mark.parametrize(
+    ("calls", "message"),
+    [
+        (["Premise(formula='forall x (Cat(x) -> Animal(x)')"], "Premise: position 30: expected ')' to close '(' at position 10"),
+        (["Premise(formula='Sees(ann, bob)')", "Premise(formula='Sees(ann)')"], "Premise: predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2"),
+        (["Premise(formula='Sees(ann, bob)')", "Check(conclusion='Sees(bob)')"], "Check: predicate Sees has 2 arguments"),
+        (["Premise(formula='Cat(tom)')", "Check(conclusion='Cat(tom')"], "Check: position 8"),
+        (["Premise(formula='Cat(tom)')", "Premise(formula='~Cat(tom)')", "Check(conclusion='Dog(rex)')"], "Check: the premises contradict each other"),
+        (["Check(conclusion='Cat(tom)')"], "Check: no premises recorded yet"),
+        (["Premise(formula=3)"], "Premise: invalid argument 'formula'"),
+    ],
+)
+def test_failures_come_back_as_call_errors(calls, message):
+    functions = fol_functions()
+    for text in calls[:-1]:
+        run(functions, text)
+    with pytest.raises(CallError) as info:
+        run(functions, calls[-1])
+    assert message in str(info.value)
+
+
+def test_a_check_that_times_out_is_a_call_error():
+    functions = fol_functions(timeout_s=0.05)
+    for formula in ENDLESS:
+        run(functions, f"Premise(formula={formula!r})")
+    with pytest.raises(CallError, match="ran out of time"):
+        run(functions, "Check(conclusion='P(a)')")
