@@ -8,7 +8,6 @@ solution is the sequence of calls that computes it. `difficulty` d draws problem
 from __future__ import annotations
 
 import random
-import zlib
 from fractions import Fraction
 
 from fcdistill.chains.records import Problem
@@ -18,20 +17,12 @@ from fcdistill.functions.math import ARITHMETIC
 from fcdistill.functions.numbers import numbers_equal, to_number
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.tasks.base import Task
+from fcdistill.tasks.splits import check_split, split_of
 
 NAMES = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah", "Olga", "Pablo"]
 ITEMS = ["apples", "marbles", "stickers", "books", "cookies", "pencils", "coins", "cards", "shells", "stamps"]
 FEMALE = {"Anna", "Carla", "Emma", "Grace", "Ines", "Kira", "Maya", "Olga"}
 TIMES = {2: "doubles", 3: "triples", 4: "quadruples"}
-SPLITS = ("train", "validation", "test")
-
-
-def split_of(question: str) -> str:
-    """The one split a question may appear in: 20 % test, 20 % validation, 60 % train."""
-    bucket = zlib.crc32(question.encode()) % 10
-    return "test" if bucket < 2 else "validation" if bucket < 4 else "train"
-
-
 def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
     """A question, its gold calls, and the integer answer."""
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
@@ -95,8 +86,7 @@ class ArithTask(Task):
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         """Splits are disjoint by construction: a question belongs to the split its hash picks."""
-        if split not in SPLITS:
-            raise ValueError(f"arith split must be one of: {', '.join(SPLITS)}; got '{split}'")
+        check_split(self.name, split)
         out = []
         top = 10 * 2 ** (self.difficulty - 1)  # 10, 20, 40, 80
         for i in range(n):

@@ -14,26 +14,20 @@ its hash picks (60 % train, 20 % validation, 20 % test), so splits never share p
 from __future__ import annotations
 
 import random
-import zlib
 from dataclasses import dataclass
 
 from fcdistill.chains.records import Problem
 from fcdistill.functions.fol.ast import Atom, Binary, Const, Formula, Not, Quantifier, Var, to_ascii
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, decide
 from fcdistill.tasks.logic import TRUTH_INSTRUCTION, TRUTH_LABELS, FolTask, fol_solution
+from fcdistill.tasks.splits import check_split, split_of
 
-SPLITS = ("train", "validation", "test")
 MAX_DEPTH = 6
+EXAMPLE_SEED = -1  # worked examples shown in the prompt
 MAX_DRAWS = 200
 NAMES = ["Anne", "Bob", "Charlie", "Dave", "Erin", "Fiona", "Gary", "Harry", "Iris", "Jack", "Kim", "Leo", "Mona", "Nick", "Olive", "Paul"]
 ADJECTIVES = ["big", "small", "red", "blue", "green", "kind", "nice", "furry", "round", "rough", "young", "cold", "quiet", "smart", "white", "bright", "calm", "shy"]
 NOUNS = ["blorp", "zindle", "fepple", "quib", "trimble", "gorp", "snell", "vask", "drell", "plim", "morvin", "tazzle", "yomp", "lurn", "brindle", "dovit", "narp", "sorb"]
-
-
-def split_of(question: str) -> str:
-    """The one split a question may appear in."""
-    bucket = zlib.crc32(question.encode()) % 10
-    return "test" if bucket < 2 else "validation" if bucket < 4 else "train"
 
 
 @dataclass(frozen=True)
@@ -104,9 +98,13 @@ class FolGenTask(FolTask):
         self.distractors = distractors
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
-        if split not in SPLITS:
-            raise ValueError(f"folgen split must be one of: {', '.join(SPLITS)}; got '{split}'")
+        check_split(self.name, split)
         return [self._problem(split, seed, i) for i in range(n)]
+
+    def worked_examples(self) -> list[Problem]:
+        """Two small problems from the generator itself (train split, a seed reserved for them)."""
+        example = FolGenTask(depth=1, distractors=1, timeout_s=self.timeout_s)
+        return [example._problem("train", EXAMPLE_SEED, i).model_copy(update={"id": f"folgen-example-{i}"}) for i in range(2)]
 
     def _problem(self, split: str, seed: int, i: int) -> Problem:
         rng = random.Random(f"folgen/{split}/{seed}/{self.depth}/{self.distractors}/{i}")

@@ -18,7 +18,7 @@ from fcdistill.functions.math import GSM8K_FUNCTIONS
 from fcdistill.functions.numbers import format_number
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.tasks.annotations import NO_ANNOTATIONS
-from fcdistill.tasks.arith import SPLITS, split_of
+from fcdistill.tasks.splits import check_split, split_of
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.gsm8k import answer_matches, parse_answer, worked_examples
 
@@ -54,8 +54,7 @@ class GSMSymbolicTask(Task):
             start, size = size, size * 4
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
-        if split not in SPLITS:
-            raise ValueError(f"gsm_symbolic split must be one of: {', '.join(SPLITS)}; got '{split}'")
+        check_split(self.name, split)
         entries = self._entries(split, seed)
         return [
             Problem(
