@@ -75,3 +75,40 @@ def test_unreachable_server_is_named_in_the_error():
     task = ArithTask()
     [chain] = Agent(backend, task, AgentConfig()).run(task.problems(1))
     assert chain.stop_reason == "error" and f"127.0.0.1:{port}" in chain.error and not chain.correct
+
+
+def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    from fcdistill.chains.generate import generate
+    from fcdistill.chains.jsonl import write_jsonl
+    from fcdistill.chains.records import Sampling
+    from fcdistill.models import prepare
+    from fcdistill.pairs import build_pairs
+
+    task = ArithTask(difficulty=2)
+    problems = task.problems(4, split="train")
+    backend = ServerBackend("smollm2-135m", llama_server, concurrency=4)
+    config = AgentConfig(n_max=4, sampling=Sampling(temperature=0.9, seed=1))
+    chains = generate(task, problems, [("gold", None), ("smollm2-135m", backend)], config, 2, tmp_path)
+    assert sorted((c.source, c.sample) for c in chains) == sorted([("gold", 0)] * 4 + [("smollm2-135m", s) for s in (0, 1)] * 4)
+    assert all(c.error is None for c in chains)
+
+    pairs = [p for strategy in ("chain", "step") for p in build_pairs(chains, {"arith": task.functions()}, strategy=strategy)]
+    assert {p.strategy for p in pairs} == {"chain", "step"}
+    write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    dataset = load_dataset("json", data_files=str(tmp_path / "pairs.jsonl"), split="train")
+
+    path = prepare("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    args = DPOConfig(output_dir=str(tmp_path / "dpo"), use_cpu=True, max_length=2048, report_to="none", per_device_train_batch_size=1)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    tokenized = trainer.train_dataset
+    assert len(tokenized) == len(pairs)
+    for row, pair in zip(tokenized, pairs):
+        assert row["prompt_ids"] and row["chosen_ids"] and row["rejected_ids"]
+        assert tokenizer.decode(row["chosen_ids"]).startswith(pair.chosen[0]["content"])
+        assert tokenizer.decode(row["rejected_ids"]).startswith(pair.rejected[0]["content"])

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fcdistill.chains.generate import check_settings
+from fcdistill.chains.jsonl import write_jsonl
 from fcdistill.chains.records import Sampling
 
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
@@ -76,7 +78,6 @@ def gold(
     from collections import Counter
 
     from fcdistill.agent import Agent, AgentConfig
-    from fcdistill.chains.jsonl import write_jsonl
     from fcdistill.tasks import get_task
 
     out = out or _default_out("gold", task, "gold")
@@ -97,6 +98,89 @@ def gold(
     for reason, count in reasons.most_common():
         console.print(f"  {count:6d}  {reason}")
     console.print(f"Correct gold chains written to {out / 'chains.jsonl'}")
+
+
+@app.command("generate")
+def generate_chains(
+    out: Annotated[Path, typer.Option(help="Dataset directory; re-running the same command resumes it.")],
+    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
+    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 100,
+    split: Annotated[str, typer.Option(help="Problem split (never the one you evaluate on).")] = "train",
+    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations.")] = None,
+    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
+    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth.")] = None,
+    teacher: Annotated[list[str] | None, typer.Option(help="gold, local:MODEL or server:MODEL@URL; repeat for several.")] = None,
+    k: Annotated[int, typer.Option(min=1, help="Chains per problem from each model teacher.")] = 4,
+    temperature: Annotated[float, typer.Option(min=0.0)] = 0.8,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    seed: Annotated[int, typer.Option()] = 0,
+    n_max: Annotated[int, typer.Option("--n-max", min=1)] = 10,
+    protocol: Annotated[str, typer.Option(help="text or json.")] = "text",
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    concurrency: Annotated[int, typer.Option(min=1)] = 8,
+) -> None:
+    """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
+    from fcdistill.agent import AgentConfig
+    from fcdistill.backends import make_backend
+    from fcdistill.chains.generate import generate, parse_teacher
+    from fcdistill.models.embedded import ModelNotInstalled
+    from fcdistill.tasks import get_task
+
+    teachers = teacher or ["gold", "local:smollm2-135m"]
+    sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
+    settings = {"task": task, "n": n, "split": split, "difficulty": difficulty, "data": data, "depth": depth,
+                "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol}
+    try:
+        specs = [parse_teacher(t) for t in teachers]
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
+        problems = task_.problems(n, split=split, seed=seed)
+        check_settings(out, settings)
+        backends = [(name if kind != "gold" else "gold", None if kind == "gold" else make_backend(
+            kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, log=console.print))
+            for kind, name, url in specs]
+    except (ValueError, ModelNotInstalled, OSError) as exc:
+        fail(str(exc))
+    config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling)
+    total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * k for _, b in backends)
+    started = time.perf_counter()
+    with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        progress = bar.add_task("chains", total=total)
+        chains = generate(task_, problems, backends, config, k, out, on_chains=lambda m: bar.advance(progress, m))
+    console.print(f"{len(chains)} chains in {out / 'chains.jsonl'} ({time.perf_counter() - started:.0f} s this run)")
+    for source in sorted({c.source for c in chains}):
+        group = [c for c in chains if c.source == source]
+        console.print(f"  {source}: {sum(c.correct for c in group)}/{len(group)} correct")
+
+
+@app.command("pairs")
+def make_pairs(
+    out: Annotated[Path, typer.Argument(help="A dataset directory made by `fcdistill generate`.")],
+    strategy: Annotated[str, typer.Option(help="chain (whole chains, the paper) or step (the first differing turn).")] = "chain",
+    max_per_problem: Annotated[int, typer.Option(min=1, help="Most pairs from one problem.")] = 4,
+    require_clean: Annotated[bool, typer.Option(help="Chosen chains must have every call valid, every value used, the answer from a function.")] = False,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Preference pairs (TRL conversational format) and a dataset card from a dataset's chains."""
+    import json
+
+    from fcdistill.chains.generate import CHAINS, SETTINGS, load_done
+    from fcdistill.pairs.build import build_pairs
+    from fcdistill.pairs.card import dataset_card
+    from fcdistill.tasks import get_task
+
+    if not (out / CHAINS).is_file():
+        fail(f"{out / CHAINS} does not exist; run `fcdistill generate --out {out}` first")
+    try:
+        settings = json.loads((out / SETTINGS).read_text()) if (out / SETTINGS).exists() else {}
+        chains = load_done(out / CHAINS)
+        functions = {t: get_task(t, **{k: settings.get(k) for k in ("difficulty", "data", "depth") if settings.get("task") == t}).functions()
+                     for t in {c.task for c in chains}}
+        pairs = build_pairs(chains, functions, strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, seed=seed)  # type: ignore[arg-type]
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    write_jsonl(out / "pairs.jsonl", pairs)
+    (out / "README.md").write_text(dataset_card(chains, pairs, strategy, settings))
+    console.print(f"{len(pairs)} pairs ({strategy}) from {len({p.problem_id for p in pairs})} of {len({c.problem_id for c in chains})} problems -> {out / 'pairs.jsonl'}")
 
 
 @app.command("eval")
@@ -126,7 +210,6 @@ def evaluate(
     from fcdistill.agent import Agent, AgentConfig
     from fcdistill.agent.protocols import PROTOCOLS
     from fcdistill.backends import make_backend
-    from fcdistill.chains.jsonl import write_jsonl
     from fcdistill.evaluation.display import chain_panel, summary_table, to_json
     from fcdistill.evaluation.summary import summarize
     from fcdistill.models.embedded import ModelNotInstalled

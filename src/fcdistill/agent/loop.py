@@ -39,6 +39,7 @@ class _Running:
     functions: FunctionSet
     seed: int
     started: float
+    sample: int = 0
     calls: list[CallRecord] = field(default_factory=list)
     answer: str | None = None
     stop_reason: StopReason | None = None
@@ -66,10 +67,10 @@ class Agent:
                 raise ValueError(f"worked example {example.id} does not reach its answer: {played.calls[-1].result if played.calls else 'no calls'}")
             self.examples += played.messages
 
-    def _start(self, problem: Problem, messages: list[Message]) -> _Running:
-        seed = zlib.crc32(f"{self.config.sampling.seed}/{problem.id}".encode())
+    def _start(self, problem: Problem, messages: list[Message], sample: int = 0) -> _Running:
+        seed = zlib.crc32(f"{self.config.sampling.seed}/{problem.id}/{sample}".encode())
         # A fresh function set per chain: tasks whose functions keep state (premises) isolate it.
-        return _Running(problem, messages, self.task.functions(), seed, time.perf_counter())
+        return _Running(problem, messages, self.task.functions(), seed, time.perf_counter(), sample)
 
     def replay(self, problems: list[Problem]) -> list[Chain]:
         """Gold chains (source 'gold'): each problem's gold solution played through the same
@@ -96,11 +97,14 @@ class Agent:
             return Completion(text=text)  # recorded as the invalid call it is
         return Completion(text="", tool_calls=[{"function": {"name": call.name, "arguments": json.dumps(arguments)}}])
 
-    def run(self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None) -> list[Chain]:
-        """Run every problem to the end; `on_step(finished, total)` reports progress."""
+    def run(
+        self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None, samples: int = 1
+    ) -> list[Chain]:
+        """Run every problem to the end, `samples` chains each (all advancing together);
+        `on_step(finished, total)` reports progress."""
         if self.backend is None:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
-        chains = [self._start(p, initial_messages(p, self.system, self.examples)) for p in problems]
+        chains = [self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)]
         live = list(chains)
         step = 0
         while live:
@@ -160,6 +164,7 @@ class Agent:
             problem_id=running.problem.id,
             task=running.problem.task,
             source=source,
+            sample=running.sample,
             protocol=self.protocol.name,  # type: ignore[arg-type]
             messages=running.messages,
             prompt_length=len(self.examples) + 2,

@@ -61,6 +61,7 @@ class Chain(BaseModel):
     problem_id: str
     task: str
     source: str = Field(description="Which model produced the chain, or 'gold'.")
+    sample: int = Field(default=0, description="Which of the k samples of this problem and source.")
     protocol: Protocol
     messages: list[Message]
     prompt_length: int = Field(description="How many leading messages are the prompt (system, worked examples, problem).")

@@ -17,7 +17,7 @@ def _think(thought: str) -> str:
     return "Noted."
 
 
-Think = Function(_think, name="Think", examples=["Think(thought='First find the total cost.')"])
+Think = Function(_think, name="Think", examples=["Think(thought='First find the total cost.')"], gives_value=False)
 
 
 def _number_answer(answer: Number) -> Number:

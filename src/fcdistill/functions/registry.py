@@ -49,11 +49,15 @@ class Function:
         name: str | None = None,
         description: str | None = None,
         terminal: bool = False,
+        gives_value: bool = True,
     ) -> None:
+        """`gives_value=False` for functions whose result only acknowledges (a note, a recorded
+        premise): a chain is not expected to use such a result in a later call."""
         self.fn = fn
         self.name = name or fn.__name__
         self.description = inspect.cleandoc(description or fn.__doc__ or "")
         self.terminal = terminal
+        self.gives_value = gives_value
         if not self.name.isidentifier():
             raise ValueError(f"function name {self.name!r} is not an identifier")
         if not self.description:

@@ -60,7 +60,7 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
 
     premise.__doc__, check.__doc__ = PREMISE_DOC, CHECK_DOC
     functions = [
-        Function(premise, name="Premise", examples=["Premise(formula='forall x (Cat(x) -> Animal(x))')"]),
+        Function(premise, name="Premise", examples=["Premise(formula='forall x (Cat(x) -> Animal(x))')"], gives_value=False),
         Function(check, name="Check", examples=["Check(conclusion='Animal(tom)')"]),
     ]
     if think:

@@ -1,0 +1,99 @@
+"""Teacher runs: k chains per problem from each teacher (plus gold chains), appended to
+`chains.jsonl` as they finish, so an interrupted run resumes where it stopped.
+
+A teacher is `gold` (chains from the problems' annotated solutions), `local:MODEL` or
+`server:MODEL@URL`. The run's settings are kept in `generate.json`; resuming with other
+settings is refused rather than mixing two datasets in one file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.backends import Backend
+from fcdistill.chains.records import Chain, Problem
+from fcdistill.tasks.base import Task
+
+CHAINS = "chains.jsonl"
+SETTINGS = "generate.json"
+
+
+def parse_teacher(spec: str) -> tuple[str, str, str | None]:
+    """`gold`, `local:MODEL` or `server:MODEL@URL` -> (kind, model, url)."""
+    if spec == "gold":
+        return "gold", "gold", None
+    kind, _, rest = spec.partition(":")
+    if kind == "local" and rest:
+        return "local", rest, None
+    if kind == "server" and "@" in rest:
+        model, _, url = rest.partition("@")
+        return "server", model, url
+    raise ValueError(f"teacher '{spec}' is not gold, local:MODEL or server:MODEL@URL")
+
+
+def load_done(path: Path) -> list[Chain]:
+    """The complete chains already written; a torn last line (a killed write) is cut off."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    return [Chain.model_validate_json(line) for line in data[:end].splitlines() if line.strip()]
+
+
+def append(path: Path, chains: Iterable[Chain]) -> None:
+    with open(path, "a", encoding="utf-8") as out:
+        for chain in chains:
+            out.write(chain.model_dump_json() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def check_settings(out: Path, settings: dict[str, Any]) -> None:
+    """Record the settings of a new run; refuse to resume one made with other settings."""
+    path = out / SETTINGS
+    if path.exists():
+        before = json.loads(path.read_text())
+        changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+        if changed:
+            raise ValueError(f"{out} was generated with other settings ({', '.join(changed)}); use a new --out to start another dataset")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def generate(
+    task: Task,
+    problems: list[Problem],
+    teachers: list[tuple[str, Backend | None]],
+    config: AgentConfig,
+    k: int,
+    out: Path,
+    chunk: int = 32,
+    on_chains: Callable[[int], None] | None = None,
+) -> list[Chain]:
+    """Run every teacher over the problems not yet done; return all chains in the file."""
+    path = out / CHAINS
+    done = {(c.problem_id, c.source, c.sample) for c in load_done(path)}
+    for name, backend in teachers:
+        samples = 1 if backend is None else k
+        todo = [p for p in problems if any((p.id, name, s) not in done for s in range(samples))]
+        if backend is None:
+            todo = [p for p in todo if p.solution]
+        agent = Agent(backend, task, config)
+        for start in range(0, len(todo), chunk):
+            batch = todo[start : start + chunk]
+            chains = agent.replay(batch) if backend is None else agent.run(batch, samples=samples)
+            fresh = [c for c in chains if (c.problem_id, c.source, c.sample) not in done]
+            append(path, fresh)
+            done.update((c.problem_id, c.source, c.sample) for c in fresh)
+            if on_chains:
+                on_chains(len(fresh))
+    return load_done(path)

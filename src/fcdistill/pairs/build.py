@@ -1,0 +1,134 @@
+"""Preference pairs from labelled chains of the same problem, in TRL's conversational format.
+
+Strategies:
+* `chain` (the paper): chosen = a correct chain, rejected = an incorrect chain of the same
+  problem, both from the first assistant turn on; the prompt is the shared prompt
+  (system, worked examples, problem).
+* `step`: chosen and rejected share the history up to the first assistant turn where they
+  differ; that shared history is the prompt and the pair is that one turn. Much shorter
+  sequences for DPO, and the preference sits exactly where the chains part.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from itertools import product
+from typing import Literal
+
+from pydantic import BaseModel
+
+from fcdistill.chains.records import Chain, Message
+from fcdistill.functions.registry import FunctionSet
+from fcdistill.pairs.checks import check_chain
+
+Strategy = Literal["chain", "step"]
+STRATEGIES: tuple[Strategy, ...] = ("chain", "step")
+
+
+class Pair(BaseModel):
+    """One DPO example: TRL's `prompt` / `chosen` / `rejected` / `tools`, plus where it came from.
+
+    `tools` is the JSON text of the tool schemas, as TRL accepts it: kept as text, `datasets`
+    does not merge the differing schemas of the functions into one Arrow struct."""
+
+    prompt: list[Message]
+    chosen: list[Message]
+    rejected: list[Message]
+    tools: str
+    problem_id: str
+    task: str
+    strategy: Strategy
+    chosen_chain: str
+    rejected_chain: str
+
+
+def chain_key(chain: Chain) -> str:
+    return f"{chain.source}#{chain.sample}"
+
+
+def make_pair(chosen: Chain, rejected: Chain, strategy: Strategy) -> Pair | None:
+    """The pair of two chains of one problem, or None when they cannot form one."""
+    n = chosen.prompt_length
+    if chosen.messages[:n] != rejected.messages[:n] or chosen.protocol != rejected.protocol:
+        return None  # different prompts: not a preference between two answers to one prompt
+    if strategy == "chain":
+        start = n
+    else:
+        start = next(
+            (i for i in range(n, min(len(chosen.messages), len(rejected.messages))) if chosen.messages[i] != rejected.messages[i]),
+            None,
+        )
+        if start is None or chosen.messages[start]["role"] != "assistant":
+            return None
+    chosen_turns = chosen.messages[start:] if strategy == "chain" else [chosen.messages[start]]
+    rejected_turns = rejected.messages[start:] if strategy == "chain" else [rejected.messages[start]]
+    if chosen_turns == rejected_turns or not rejected_turns:
+        return None
+    return Pair(
+        prompt=chosen.messages[:start],
+        chosen=chosen_turns,
+        rejected=rejected_turns,
+        tools=json.dumps(chosen.tools),
+        problem_id=chosen.problem_id,
+        task=chosen.task,
+        strategy=strategy,
+        chosen_chain=chain_key(chosen),
+        rejected_chain=chain_key(rejected),
+    )
+
+
+def _distinct(chains: list[Chain]) -> list[Chain]:
+    """Drop chains whose turns repeat an earlier chain's (identical samples, or a model
+    reproducing the gold chain)."""
+    seen, out = set(), []
+    for chain in chains:
+        key = json.dumps(chain.messages[chain.prompt_length :], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(chain)
+    return out
+
+
+def build_pairs(
+    chains: list[Chain],
+    functions: dict[str, FunctionSet],
+    *,
+    strategy: Strategy = "chain",
+    max_per_problem: int = 4,
+    require_clean: bool = False,
+    seed: int = 0,
+) -> list[Pair]:
+    """Pairs for every problem with at least one correct and one incorrect chain.
+
+    `functions` maps task name to its function set (for the per-call checks);
+    `require_clean` keeps only chosen chains whose every call was valid, every value used,
+    and whose answer came from a function; `max_per_problem` caps pairs per problem so no
+    problem dominates, choosing distinct chosen and rejected chains round-robin.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown pairing strategy '{strategy}'; choose one of: {', '.join(STRATEGIES)}")
+    rng = random.Random(seed)
+    by_problem: dict[str, list[Chain]] = defaultdict(list)
+    for chain in chains:
+        by_problem[chain.problem_id].append(chain)
+    pairs: list[Pair] = []
+    for problem_id in sorted(by_problem):
+        group = _distinct(by_problem[problem_id])
+        good = [c for c in group if c.correct and (not require_clean or check_chain(c, functions[c.task]).clean)]
+        bad = [c for c in group if not c.correct]
+        rng.shuffle(good)
+        rng.shuffle(bad)
+        # Diagonals first: the first pairs use distinct chosen and distinct rejected chains.
+        combos = sorted(product(range(len(good)), range(len(bad))), key=lambda gb: ((gb[1] - gb[0]) % len(bad), gb[0]))
+        seen: set[str] = set()
+        for g, b in combos:
+            if len(seen) >= max_per_problem:
+                break
+            pair = make_pair(good[g], bad[b], strategy)
+            key = pair and json.dumps([pair.prompt, pair.chosen, pair.rejected], sort_keys=True)
+            if pair is not None and key not in seen:
+                seen.add(key)
+                pairs.append(pair)
+    return pairs

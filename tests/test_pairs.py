@@ -1,0 +1,107 @@
+"""Labelling and pairing on real chains of the executor (gold solutions and wrong solutions
+played through the agent), resumable generation, and the files `datasets` and TRL read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.chains.generate import CHAINS, generate, load_done
+from fcdistill.chains.jsonl import read_jsonl
+from fcdistill.cli import app
+from fcdistill.pairs import Pair, build_pairs, check_chain
+from fcdistill.tasks.arith import ArithTask
+
+TASK = ArithTask(difficulty=3)
+FUNCTIONS = {"arith": TASK.functions()}
+
+
+def played(problems, solutions, source):
+    """Chains of the real agent playing the given call lists (a stand-in teacher's choices)."""
+    agent = Agent(None, TASK, AgentConfig())
+    chains = agent.replay([p.model_copy(update={"solution": s}) for p, s in zip(problems, solutions)])
+    return [c.model_copy(update={"source": source, "sample": i}) for i, c in enumerate(chains)]
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return [p for p in TASK.problems(40, split="train") if p.meta["operations"] >= 2][:6]
+
+
+def test_checks_tell_right_paths_from_lucky_answers(problems):
+    p = problems[0]
+    gold = played([p], [p.solution], "gold")[0]
+    lucky = played([p], [[p.solution[0], f"Answer(answer={p.answer})"]], "m")[0]  # right answer, skipped work
+    wrong = played([p], [[p.solution[0], "Answer(answer=1)"]], "m")[0]
+    invalid = played([p], [["Sum(a=1)", *p.solution]], "m")[0]
+    assert check_chain(gold, TASK.functions()).clean
+    lucky_checks = check_chain(lucky, TASK.functions())
+    assert lucky.correct and not lucky_checks.results_used and not lucky_checks.answer_from_functions
+    assert not wrong.correct and not check_chain(wrong, TASK.functions()).answer_from_functions
+    assert invalid.correct and not check_chain(invalid, TASK.functions()).all_calls_valid
+
+
+def test_chain_and_step_pairs(problems):
+    gold = played(problems, [p.solution for p in problems], "gold")
+    wrong = played(problems, [[*p.solution[:-2], "Answer(answer=0)"] for p in problems], "m")
+    chain_pairs = build_pairs(gold + wrong, FUNCTIONS, strategy="chain")
+    step_pairs = build_pairs(gold + wrong, FUNCTIONS, strategy="step")
+    assert len(chain_pairs) == len(step_pairs) == len(problems)
+    for c, s, g in zip(chain_pairs, step_pairs, gold):
+        assert c.prompt == g.messages[: g.prompt_length] and c.chosen == g.messages[g.prompt_length :]
+        assert c.rejected[-1]["content"] == "Answer(answer=0)"
+        # step: the shared history is the prompt, the pair is the first differing turn
+        assert s.prompt == g.messages[: len(s.prompt)] and len(s.prompt) > len(c.prompt)
+        assert s.chosen == [g.messages[len(s.prompt)]] and s.rejected == [{"role": "assistant", "content": "Answer(answer=0)"}]
+        assert json.loads(c.tools) == g.tools and c.chosen_chain.startswith("gold#") and c.rejected_chain.startswith("m#")
+
+
+def test_limits_duplicates_and_clean_filter(problems):
+    p = problems[0]
+    gold = played([p] * 3, [p.solution] * 3, "gold")  # three identical chains count once
+    lucky = played([p], [[p.solution[0], f"Answer(answer={p.answer})"]], "m")
+    wrongs = played([p] * 4, [[p.solution[0], f"Answer(answer={v})"] for v in (1, 2, 3, 4)], "m")
+    pairs = build_pairs(gold + lucky + wrongs, FUNCTIONS, max_per_problem=3)
+    assert len(pairs) == 3 and len({(x.chosen_chain, x.rejected_chain) for x in pairs}) == 3
+    everything = build_pairs(gold + lucky + wrongs, FUNCTIONS, max_per_problem=100)
+    assert len(everything) == 2 * 4  # (gold, lucky) x 4 wrong; the duplicate golds add nothing
+    clean = build_pairs(gold + lucky + wrongs, FUNCTIONS, max_per_problem=100, require_clean=True)
+    assert {x.chosen_chain for x in clean} == {"gold#0"}  # the lucky chain skipped work
+    with pytest.raises(ValueError, match="chain, step"):
+        build_pairs(gold, FUNCTIONS, strategy="tree")  # type: ignore[arg-type]
+
+
+def test_generate_resumes_without_loss_or_duplicates(tmp_path, problems):
+    config = AgentConfig()
+    first = generate(TASK, problems[:3], [("gold", None)], config, 1, tmp_path)
+    with open(tmp_path / CHAINS, "a") as f:
+        f.write('{"problem_id": "torn')  # a write cut off by a kill
+    again = generate(TASK, problems, [("gold", None)], config, 1, tmp_path)
+    assert [c.problem_id for c in again] == [p.id for p in problems]
+    assert again[:3] == first and len(load_done(tmp_path / CHAINS)) == len(problems)
+
+
+def test_pairs_command_files_load_unchanged(tmp_path):
+    from datasets import load_dataset
+
+    out = tmp_path / "ds"
+    result = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "3"])
+    assert result.exit_code == 0, result.output
+    same = TASK.problems(12, split="train")
+    with open(out / CHAINS, "a") as f:  # a second teacher's chains for the same problems
+        f.writelines(c.model_dump_json() + "\n" for c in played(same, [[p.solution[0], "Answer(answer=0)"] for p in same], "m"))
+    result = CliRunner().invoke(app, ["pairs", str(out), "--strategy", "step"])
+    assert result.exit_code == 0, result.output
+    pairs = read_jsonl(out / "pairs.jsonl", Pair)
+    loaded = load_dataset("json", data_files=str(out / "pairs.jsonl"), split="train")
+    assert len(loaded) == len(pairs) > 0
+    for row, pair in zip(loaded, pairs):
+        assert row["prompt"] == pair.prompt and row["chosen"] == pair.chosen and row["rejected"] == pair.rejected
+    card = (out / "README.md").read_text()
+    chains = load_done(out / CHAINS)
+    assert f"chains: {len(chains)}; pairs: {len(pairs)}" in card and "| arith | gold | 12 | 12 | 100.0% |" in card
+    rerun = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "2"])
+    assert rerun.exit_code == 2 and "other settings (difficulty)" in rerun.output
