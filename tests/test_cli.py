@@ -119,3 +119,28 @@ def test_eval_runs_every_task_family_with_the_embedded_model(tmp_path, task, dat
     chains = read_jsonl(tmp_path / "run" / "chains.jsonl", Chain)
     assert len(chains) == 2 and all(c.task == task and c.steps >= 1 for c in chains)
     assert {t["function"]["name"] for t in chains[0].tools} >= {"Answer"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["generate", "--teacher", "gpt"], "teacher 'gpt' is not gold, local:MODEL or server:MODEL@URL"),
+        (["generate", "--teacher", "server:m"], "is not gold, local:MODEL or server:MODEL@URL"),
+        (["generate", "--task", "algebra"], "unknown task 'algebra'"),
+        (["pairs"], "does not exist; run `fcdistill generate"),
+        (["pairs", "--strategy", "tree"], "does not exist"),
+    ],
+)
+def test_dataset_commands_refuse_bad_input(tmp_path, args, message):
+    out = tmp_path / "ds"
+    result = runner.invoke(app, [args[0], *(["--out", str(out)] if args[0] == "generate" else [str(out)]), *args[1:]])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not (out / "chains.jsonl").exists()
+
+
+def test_pairs_refuses_an_unknown_strategy(tmp_path):
+    out = tmp_path / "ds"
+    assert runner.invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "3"]).exit_code == 0
+    result = runner.invoke(app, ["pairs", str(out), "--strategy", "tree"])
+    assert result.exit_code == 2 and "unknown pairing strategy 'tree'; choose one of: chain, step" in result.output
+    assert not (out / "pairs.jsonl").exists()

@@ -135,9 +135,10 @@ def generate_chains(
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
         check_settings(out, settings)
-        backends = [(name if kind != "gold" else "gold", None if kind == "gold" else make_backend(
-            kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, log=console.print))
-            for kind, name, url in specs]
+        backends = [
+            (name, None if kind == "gold" else make_backend(kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, log=console.print))
+            for kind, name, url in specs
+        ]
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling)
