@@ -20,6 +20,12 @@ from fcdistill.chains.records import Sampling
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
 models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+TaskName = Annotated[str, typer.Option(help="Task name (an unknown name lists the choices).")]
+Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
+Difficulty = Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")]
+DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
+Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
+ProtocolName = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 console = Console()
 err = Console(stderr=True)
 
@@ -63,13 +69,13 @@ def _check_fresh(out: Path) -> None:
 
 @app.command("gold")
 def gold(
-    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
-    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 100,
+    task: TaskName = "arith",
+    n: Count = 100,
     split: Annotated[str, typer.Option(help="Problem split.")] = "train",
-    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations.")] = None,
-    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
-    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")] = None,
-    protocol: Annotated[str, typer.Option(help="text or json.")] = "text",
+    difficulty: Difficulty = None,
+    data: DataFile = None,
+    depth: Depth = None,
+    protocol: ProtocolName = "text",
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/gold-<task>-<time>).")] = None,
 ) -> None:
@@ -103,19 +109,19 @@ def gold(
 @app.command("generate")
 def generate_chains(
     out: Annotated[Path, typer.Option(help="Dataset directory; re-running the same command resumes it.")],
-    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
-    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 100,
+    task: TaskName = "arith",
+    n: Count = 100,
     split: Annotated[str, typer.Option(help="Problem split (never the one you evaluate on).")] = "train",
-    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations.")] = None,
-    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
-    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth.")] = None,
+    difficulty: Difficulty = None,
+    data: DataFile = None,
+    depth: Depth = None,
     teacher: Annotated[list[str] | None, typer.Option(help="gold, local:MODEL or server:MODEL@URL; repeat for several.")] = None,
     k: Annotated[int, typer.Option(min=1, help="Chains per problem from each model teacher.")] = 4,
     temperature: Annotated[float, typer.Option(min=0.0)] = 0.8,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
     seed: Annotated[int, typer.Option()] = 0,
     n_max: Annotated[int, typer.Option("--n-max", min=1)] = 10,
-    protocol: Annotated[str, typer.Option(help="text or json.")] = "text",
+    protocol: ProtocolName = "text",
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
 ) -> None:
@@ -187,16 +193,16 @@ def make_pairs(
 @app.command("eval")
 def evaluate(
     model: Annotated[str, typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name.")] = "smollm2-135m",
-    task: Annotated[str, typer.Option(help="Task name.")] = "arith",
-    n: Annotated[int, typer.Option(min=1, help="Number of problems.")] = 50,
+    task: TaskName = "arith",
+    n: Count = 50,
     n_max: Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")] = 10,
     split: Annotated[str, typer.Option(help="Problem split.")] = "test",
-    difficulty: Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")] = None,
-    data: Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")] = None,
-    depth: Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")] = None,
+    difficulty: Difficulty = None,
+    data: DataFile = None,
+    depth: Depth = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
-    protocol: Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")] = "text",
+    protocol: ProtocolName = "text",
     server_tools: Annotated[bool, typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt).")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
