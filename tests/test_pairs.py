@@ -105,3 +105,11 @@ def test_pairs_command_files_load_unchanged(tmp_path):
     assert f"chains: {len(chains)}; pairs: {len(pairs)}" in card and "| arith | gold | 12 | 12 | 100.0% |" in card
     rerun = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "2"])
     assert rerun.exit_code == 2 and "other settings (difficulty)" in rerun.output
+
+
+def test_a_repeated_call_is_judged_at_its_own_place(problems):
+    p = problems[0]
+    # the second Sum(1, 2) returns 3, which no later call uses; the first one's 3 is used
+    chain = played([p], [["Sum(a=1, b=2)", "Multiply(a=3, b=2)", "Sum(a=1, b=2)", "Answer(answer=6)"]], "m")[0]
+    checks = check_chain(chain, TASK.functions())
+    assert checks.all_calls_valid and checks.answer_from_functions and not checks.results_used

@@ -217,7 +217,7 @@ def evaluate(
     from fcdistill.agent import Agent, AgentConfig
     from fcdistill.agent.protocols import PROTOCOLS
     from fcdistill.backends import make_backend
-    from fcdistill.evaluation.display import chain_panel, summary_table, to_json
+    from fcdistill.evaluation.display import chain_panel, summary_table
     from fcdistill.evaluation.summary import summarize
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
@@ -241,7 +241,7 @@ def evaluate(
         chains = agent.run(problems, on_step=lambda done, total: bar.update(progress, completed=done))
     summary = summarize(chains, time.perf_counter() - started)
     write_jsonl(out / "chains.jsonl", chains)
-    (out / "summary.json").write_text(to_json(summary) + "\n")
+    (out / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n")
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
         console.print(chain_panel(chain))
     console.print(summary_table(summary, f"{model} on {task} ({split}, n={n}, n_max={n_max})"))

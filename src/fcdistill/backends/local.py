@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -60,7 +59,6 @@ class LocalBackend:
         self.chat = bool(self.tokenizer.chat_template)
         self.native_tools = self.chat and self._template_renders_tools()
         self.prefix_cache = PrefixCache(self.model) if prefix_cache else None
-        self.generate_seconds = 0.0
 
     def _template_renders_tools(self) -> bool:
         probe = [{"role": "user", "content": "hi"}]
@@ -99,7 +97,6 @@ class LocalBackend:
 
     @torch.inference_mode()
     def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
-        started = time.perf_counter()
         if not self.chat:
             stop = [*(stop or []), "\n"]
         ids = self.tokenizer(prompts, add_special_tokens=not self.chat)["input_ids"]
@@ -135,5 +132,4 @@ class LocalBackend:
             for s in stop or []:  # OpenAI semantics: the text ends before the stop string
                 text = text.split(s, 1)[0]
             completions.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(kept)))
-        self.generate_seconds += time.perf_counter() - started
         return completions

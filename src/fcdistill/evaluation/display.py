@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -39,7 +37,3 @@ def chain_panel(chain: Chain) -> Panel:
     verdict = Text("correct" if chain.correct else "incorrect", style="bold green" if chain.correct else "bold red")
     footer = Text(f"answer {chain.answer} · gold {chain.gold_answer} · stop {chain.stop_reason} · {chain.steps} steps · ") + verdict
     return Panel(Group(*lines, Text(""), footer), title=f"chain {chain.problem_id}", title_align="left")
-
-
-def to_json(summary: Summary) -> str:
-    return json.dumps(summary.model_dump(), indent=2)

@@ -39,10 +39,10 @@ def check_chain(chain: Chain, functions: FunctionSet) -> ChainChecks:
     valid = [c for c in chain.calls if c.valid]
     answer = valid[-1] if valid and valid[-1].name in functions and functions.get(valid[-1].name).terminal else None
     steps = valid[:-1] if answer else valid
-    valued = [c for c in steps if c.name in functions and functions.get(c.name).gives_value]
+    valued = [i for i, c in enumerate(steps) if c.name in functions and functions.get(c.name).gives_value]
     return ChainChecks(
         all_calls_valid=len(valid) == len(chain.calls),
-        results_used=all(_feeds(c, valid[valid.index(c) + 1 :]) for c in valued),
-        answer_from_functions=answer is not None and any(_same(c.result, answer.result) for c in valued),
+        results_used=all(_feeds(valid[i], valid[i + 1 :]) for i in valued),
+        answer_from_functions=answer is not None and any(_same(valid[i].result, answer.result) for i in valued),
     )
 
