@@ -28,7 +28,7 @@ class AgentConfig:
     n_max: int = 10
     max_invalid: int = 3
     protocol: str = "text"
-    worked_examples: bool = True
+    worked_examples: int | None = None  # how many of the task's worked examples go in the prompt (None: all)
     sampling: Sampling = field(default_factory=Sampling)
 
 
@@ -61,7 +61,7 @@ class Agent:
         self.tools = self.functions.json_schemas()
         self.system = system_prompt(self.functions, self.protocol.name)
         self.examples: list[Message] = []
-        for example in task.worked_examples() if self.config.worked_examples else []:
+        for example in task.worked_examples()[: self.config.worked_examples]:
             played = self._play(self._start(example, [{"role": "user", "content": example.question}]))
             if not self.task.check(played.answer, example):
                 raise ValueError(f"worked example {example.id} does not reach its answer: {played.calls[-1].result if played.calls else 'no calls'}")

@@ -12,27 +12,9 @@ hf_logging.disable_progress_bar()
 
 from fcdistill.backends.base import Completion
 from fcdistill.backends.prefix_cache import PrefixCache
+from fcdistill.backends.render import Renderer
 from fcdistill.chains.records import Message, Sampling
 from fcdistill.models import resolve
-
-
-def render_plain(messages: list[Message]) -> str:
-    """A transcript for base models without a chat template: the system text, then
-    `Problem:` / `Call:` / `Result:` lines, ending with `Call:` for the model to complete."""
-    lines: list[str] = []
-    for m in messages:
-        content = (m.get("content") or "").strip()
-        if m["role"] == "system":
-            lines.append(content)
-        elif m["role"] == "assistant":
-            lines.append(f"Call: {content}")
-        elif m["role"] == "tool":
-            lines.append(f"Result: {content}")
-        elif content.startswith(("Result:", "Error:")):
-            lines.append(content)
-        else:
-            lines.append(f"\nProblem: {content}")
-    return "\n".join(lines) + "\nCall:"
 
 
 class LocalBackend:
@@ -56,25 +38,13 @@ class LocalBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype).to(self.device).eval()
-        self.chat = bool(self.tokenizer.chat_template)
-        self.native_tools = self.chat and self._template_renders_tools()
+        self.renderer = Renderer(self.tokenizer)
+        self.chat = self.renderer.chat
+        self.native_tools = self.renderer.native_tools
         self.prefix_cache = PrefixCache(self.model) if prefix_cache else None
 
-    def _template_renders_tools(self) -> bool:
-        probe = [{"role": "user", "content": "hi"}]
-        tool = {"type": "function", "function": {"name": "ProbeTool", "description": "x", "parameters": {"type": "object", "properties": {}}}}
-        try:
-            text = self.tokenizer.apply_chat_template(probe, tools=[tool], tokenize=False)
-        except Exception:  # templates raise arbitrary errors on unknown arguments
-            return False
-        return "ProbeTool" in text
-
     def render(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> str:
-        if not self.chat:
-            return render_plain(messages)
-        return self.tokenizer.apply_chat_template(
-            messages, tools=tools if self.native_tools else None, add_generation_prompt=True, tokenize=False
-        )
+        return self.renderer.render(messages, tools)
 
     def complete(
         self,
@@ -97,9 +67,8 @@ class LocalBackend:
 
     @torch.inference_mode()
     def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
-        if not self.chat:
-            stop = [*(stop or []), "\n"]
-        ids = self.tokenizer(prompts, add_special_tokens=not self.chat)["input_ids"]
+        stop = [*(stop or []), *self.renderer.stop]
+        ids = self.tokenizer(prompts, add_special_tokens=self.renderer.add_special_tokens)["input_ids"]
         shared, cache = self.prefix_cache.take(ids) if self.prefix_cache else (0, None)
         # Layout per row: shared prefix (cached), padding, the row's own suffix. Positions come
         # from the attention mask, so the padding in the middle changes nothing.

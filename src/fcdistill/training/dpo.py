@@ -1,0 +1,147 @@
+"""`fcdistill train`: DPO of a student on preference pairs with TRL (full or LoRA), with
+checkpoints, resume, the final model saved ready for `fcdistill eval --model DIR`, and a
+training log as JSON and as a plot. Runs unchanged under `accelerate launch`."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig
+
+from fcdistill.models import resolve
+from fcdistill.training.config import TrainConfig
+from fcdistill.training.curves import plot_curves
+from fcdistill.training.data import load_pairs
+from fcdistill.training.trainer import FunctionCallDPOTrainer
+
+SETTINGS = "train.json"
+
+
+class TrainingSetupError(ValueError):
+    """The output directory or the settings do not allow this run."""
+
+
+def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
+    losses = [*config.loss, *(["sft"] if config.nll_weight > 0 else [])]
+    weights = [1.0] * len(config.loss) + ([config.nll_weight] if config.nll_weight > 0 else [])
+    cuda = torch.cuda.is_available()
+    return DPOConfig(
+        output_dir=str(checkpoints),
+        use_cpu=not cuda,
+        bf16=config.bf16 and (not cuda or torch.cuda.is_bf16_supported()),
+        loss_type=losses,
+        loss_weights=weights,
+        beta=config.beta,
+        label_smoothing=config.label_smoothing,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        warmup_steps=config.warmup_ratio,  # below 1: a share of the steps
+        max_length=config.max_length,
+        precompute_ref_log_probs=config.precompute_ref,
+        activation_checkpointing=config.gradient_checkpointing,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        logging_steps=config.logging_steps,
+        seed=config.seed,
+        report_to="none",
+        remove_unused_columns=False,
+    )
+
+
+def _check_settings(out: Path, config: TrainConfig, pairs: str, resume: bool) -> None:
+    settings = {"pairs": pairs, "config": config.model_dump(mode="json")}
+    path = out / SETTINGS
+    if resume and path.is_file():
+        before = json.loads(path.read_text())
+        if before != settings:
+            changed = sorted(k for k in settings["config"] if settings["config"][k] != before.get("config", {}).get(k))
+            what = ", ".join(changed) or "pairs"
+            raise TrainingSetupError(f"{out} was trained with other settings (differs in: {what}); resume with the same settings or choose a new --out")
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TrainingSetupError(f"{out} already exists and is not an empty directory; choose a new --out, or --resume (nothing was overwritten)")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2))
+
+
+def _save_model(trainer: FunctionCallDPOTrainer, tokenizer: Any, config: TrainConfig, out: Path) -> Path:
+    """The final model, a plain Hugging Face directory (LoRA merged in; the adapter kept beside it)."""
+    final, staging = out / "model", out / "model.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if config.method == "lora":
+        model.save_pretrained(out / "adapter")
+        model = model.merge_and_unload()
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    return final
+
+
+def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train, save, and return the training summary (also written to `out/log.json`)."""
+    args = dpo_config(config, out / "checkpoints")
+    path = resolve(config.model, log)
+    if args.process_index == 0:
+        data = load_pairs(pairs, config.max_pairs)
+        _check_settings(out, config, pairs, resume)
+        # On disk in the run directory: the processes of a distributed run share its cache files.
+        if not (resume and (out / "data").is_dir()):
+            data.save_to_disk(out / "data")
+    args.distributed_state.wait_for_everyone()
+    dataset = Dataset.load_from_disk(out / "data")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    peft_config = None
+    if config.method == "lora":
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=config.lora.r,
+            lora_alpha=config.lora.alpha,
+            lora_dropout=config.lora.dropout,
+            target_modules=config.lora.target_modules,
+            task_type="CAUSAL_LM",
+        )
+    start = time.perf_counter()
+    trainer = FunctionCallDPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
+    seconds = time.perf_counter() - start
+    summary: dict[str, Any] = {}
+    if trainer.is_world_process_zero():
+        model_dir = _save_model(trainer, tokenizer, config, out)
+        history = trainer.state.log_history
+        steps = [h for h in history if "loss" in h]
+        pairs_seen = trainer.state.global_step * config.batch_size * config.gradient_accumulation * args.world_size
+        summary = {
+            "model": str(model_dir),
+            "pairs": len(dataset),
+            "steps": trainer.state.global_step,
+            "pairs_trained": pairs_seen,
+            "world_size": args.world_size,
+            "seconds": round(seconds, 1),
+            "seconds_per_pair": round(seconds / max(pairs_seen, 1), 3),
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "first": steps[0] if steps else None,
+            "last": steps[-1] if steps else None,
+            "history": history,
+        }
+        (out / "log.json").write_text(json.dumps(summary, indent=2))
+        plot_curves(history, out / "training.png", f"DPO of {config.model}")
+    trainer.accelerator.wait_for_everyone()
+    return summary

@@ -1,0 +1,302 @@
+"""DPO training (`fcdistill train`): the function-result mask, a real run that learns and
+whose model the agent then uses, resume, two processes under `accelerate launch`, bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.cli import app
+from fcdistill.pairs.build import build_pairs
+from fcdistill.tasks import get_task
+from conftest import assert_well_formed
+
+runner = CliRunner()
+CONFIG = AgentConfig(n_max=6, worked_examples=1)  # one worked example: shorter sequences, faster steps
+
+
+@pytest.fixture(scope="module")
+def real_pairs(smollm2, tmp_path_factory) -> Path:
+    """Chain pairs from real chains: gold solutions vs the embedded model's own greedy chains."""
+    task = get_task("arith")
+    problems = task.problems(12, split="train", seed=3)
+    chains = Agent(None, task, CONFIG).replay(problems) + Agent(smollm2, task, CONFIG).run(problems)
+    pairs = build_pairs(chains, {"arith": task.functions()}, strategy="chain", max_per_problem=1)
+    assert len(pairs) >= 4, "the embedded model should get most of these wrong"
+    pairs.sort(key=lambda p: len(p.rejected) == 1)  # multi-turn completions first
+    path = tmp_path_factory.mktemp("pairs") / "pairs.jsonl"
+    write_jsonl(path, pairs)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(real_pairs, tmp_path_factory) -> Path:
+    """Four steps on the same two pairs (batch 2, 4 epochs), a checkpoint every two steps."""
+    out = tmp_path_factory.mktemp("train") / "run"
+    args = ["train", str(real_pairs), "--out", str(out), "--max-pairs", "2", "--batch-size", "2", "--epochs", "4",
+            "--lr", "5e-5", "--config", str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2}))]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Trained 4 steps on 2 pairs" in result.output
+    return out
+
+
+def _yaml(path: Path, settings: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+# -- the mask ------------------------------------------------------------------------------
+
+def _tokenizer():
+    from transformers import AutoTokenizer
+
+    from fcdistill.models import resolve
+
+    return AutoTokenizer.from_pretrained(resolve("smollm2-135m"))
+
+
+@pytest.mark.model
+def test_only_the_models_own_tokens_are_marked(real_pairs):
+    from fcdistill.backends.render import Renderer
+    from fcdistill.training.sequences import encode_pair
+
+    tokenizer = _tokenizer()
+    pair = json.loads(real_pairs.read_text().splitlines()[0])
+    assert len(pair["chosen"]) >= 3 or len(pair["rejected"]) >= 3, "a multi-turn completion"
+    encoded = encode_pair(Renderer(tokenizer), pair)
+    for side in ("chosen", "rejected"):
+        ids, mask = encoded[f"{side}_ids"], encoded[f"{side}_mask"]
+        own = tokenizer.decode([t for t, m in zip(ids, mask) if m])
+        expected = "".join(m["content"] + "<|im_end|>\n" for m in pair[side] if m["role"] == "assistant")
+        assert own == expected
+        other = tokenizer.decode([t for t, m in zip(ids, mask) if not m])
+        for m in pair[side]:
+            if m["role"] != "assistant":
+                assert m["content"] in other  # every function result is left out
+        assert tokenizer.decode(encoded["prompt_ids"] + ids) == tokenizer.decode(encoded["prompt_ids"]) + tokenizer.decode(ids)
+
+
+def _loss(trainer_cls, model, ref, pair: dict, tmp_path: Path, **kwargs) -> float:
+    from datasets import Dataset
+    from trl import DPOConfig
+
+    args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none",
+                     remove_unused_columns=False, max_length=2048)
+    trainer = trainer_cls(model=model, ref_model=ref, args=args, train_dataset=Dataset.from_list([pair]), processing_class=_tokenizer(), **kwargs)
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    with torch.no_grad():
+        return trainer.compute_loss(trainer.model, batch).item()
+
+
+@pytest.mark.model
+def test_function_results_do_not_count_in_the_dpo_loss(tmp_path):
+    """A result token inside the completion changes nothing; a token of the model's call does.
+    The changed result ends the completion, so no later token is conditioned on it: any
+    change in the loss could only come from scoring the result token itself — which plain
+    TRL does."""
+    from transformers import AutoModelForCausalLM
+    from trl import DPOTrainer
+
+    from fcdistill.models import resolve
+    from fcdistill.training.trainer import FunctionCallDPOTrainer
+
+    ref = AutoModelForCausalLM.from_pretrained(resolve("smollm2-135m")).eval()
+    policy = copy.deepcopy(ref)
+    with torch.no_grad():  # a policy that differs from the reference, so log-ratios are not zero
+        policy.model.norm.weight.mul_(1.05)
+    prompt = [{"role": "system", "content": "Call functions."}, {"role": "user", "content": "Tom has 2 pens and buys 3. How many?"}]
+    chosen = [{"role": "assistant", "content": "Sum(a=2, b=3)"}, {"role": "user", "content": "Result: 5"}]
+    rejected = [{"role": "assistant", "content": "Subtract(a=2, b=3)"}, {"role": "user", "content": "Result: -1"}]
+    pair = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    result_changed = {**pair, "chosen": [chosen[0], {"role": "user", "content": "Result: 7"}]}
+    call_changed = {**pair, "chosen": [{"role": "assistant", "content": "Sum(a=2, b=4)"}, chosen[1]]}
+
+    ours = {name: _loss(FunctionCallDPOTrainer, policy, ref, p, tmp_path) for name, p in
+            [("base", pair), ("result", result_changed), ("call", call_changed)]}
+    assert ours["result"] == ours["base"]
+    assert abs(ours["call"] - ours["base"]) > 1e-4
+
+    plain = {name: _loss(DPOTrainer, policy, ref, p, tmp_path) for name, p in [("base", pair), ("result", result_changed)]}
+    assert abs(plain["result"] - plain["base"]) > 1e-4, "plain TRL scores function-result tokens"
+
+
+@pytest.mark.model
+def test_reference_log_probs_sum_the_models_turns_only(real_pairs, tmp_path):
+    """On a real multi-turn chain, the trainer's log-probability of a completion equals the
+    sum, over the model's turns only, of each turn's log-probability given everything before
+    it, computed turn by turn with separate forward passes."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import DPOConfig
+
+    from fcdistill.backends.render import Renderer
+    from fcdistill.models import resolve
+    from fcdistill.training.trainer import FunctionCallDPOTrainer
+
+    tokenizer = _tokenizer()
+    model = AutoModelForCausalLM.from_pretrained(resolve("smollm2-135m")).eval()
+    pair = json.loads(real_pairs.read_text().splitlines()[0])
+    args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none", remove_unused_columns=False)
+    trainer = FunctionCallDPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, train_dataset=Dataset.from_list([pair]), processing_class=tokenizer)
+    with torch.no_grad():
+        chosen, rejected = trainer.compute_ref_log_probs(model, trainer.data_collator([trainer.train_dataset[0]]))
+
+    renderer = Renderer(tokenizer)
+    tools = json.loads(pair["tools"])
+
+    def turn_by_turn(completion: list[dict]) -> float:
+        messages, total = pair["prompt"] + completion, 0.0
+        for i in range(len(pair["prompt"]), len(messages)):
+            if messages[i]["role"] != "assistant":
+                continue
+            context = tokenizer(renderer.render(messages[:i], tools), add_special_tokens=False)["input_ids"]
+            full = tokenizer(renderer.render(messages[: i + 1], tools, generation_prompt=False), add_special_tokens=False)["input_ids"]
+            assert full[: len(context)] == context
+            with torch.no_grad():
+                logits = model(torch.tensor([full])).logits[0]
+            logps = torch.log_softmax(logits.float(), -1)
+            total += sum(logps[t - 1, full[t]].item() for t in range(len(context), len(full)))
+        return total
+
+    assert chosen.item() == pytest.approx(turn_by_turn(pair["chosen"]), abs=2e-3)
+    assert rejected.item() == pytest.approx(turn_by_turn(pair["rejected"]), abs=2e-3)
+
+
+# -- a real run ----------------------------------------------------------------------------
+
+@pytest.mark.model
+def test_training_lowers_the_loss_and_the_agent_runs_the_saved_model(trained, smollm2):
+    from fcdistill.backends.local import LocalBackend
+
+    log = json.loads((trained / "log.json").read_text())
+    steps = [h for h in log["history"] if "loss" in h]
+    assert [h["step"] for h in steps] == [1, 2, 3, 4]
+    assert steps[0]["loss"] == pytest.approx(0.6931, abs=1e-3)  # policy == reference at the first step
+    assert steps[-1]["loss"] < steps[0]["loss"] - 0.05
+    assert steps[-1]["rewards/margins"] > steps[0]["rewards/margins"] + 0.05
+    assert log["seconds_per_pair"] > 0 and log["peak_memory_mb"] > 0
+    assert (trained / "training.png").stat().st_size > 1000
+
+    backend = LocalBackend(str(trained / "model"))
+    assert not torch.equal(backend.model.lm_head.weight, smollm2.model.lm_head.weight)
+    task = get_task("arith")
+    config = AgentConfig(n_max=4, worked_examples=1)
+    for chain in Agent(backend, task, config).run(task.problems(3, split="test")):
+        assert_well_formed(chain, config, {f.name for f in task.functions()})
+
+    result = runner.invoke(app, ["eval", "--model", str(trained / "model"), "--n", "2", "--n-max", "3", "--out", str(trained.parent / "ev")])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.model
+def test_training_resumes_from_its_last_checkpoint(trained, real_pairs, tmp_path):
+    """A copy of the run as if killed after step 2: resuming trains steps 3-4 only and ends
+    where the uninterrupted run ended."""
+    out = tmp_path / "run"
+    shutil.copytree(trained, out, ignore=shutil.ignore_patterns("checkpoint-4", "model", "log.json", "training.png"))
+    assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*")) == ["checkpoint-2"]
+    args = ["train", str(real_pairs), "--out", str(out), "--max-pairs", "2", "--batch-size", "2", "--epochs", "4",
+            "--lr", "5e-5", "--config", str(trained.parent / "train.yaml"), "--resume"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "log.json").read_text())
+    assert log["steps"] == 4
+    first = json.loads((trained / "log.json").read_text())
+    resumed = {h["step"]: h["loss"] for h in log["history"] if "loss" in h}
+    done = {h["step"]: h["loss"] for h in first["history"] if "loss" in h}
+    last = max(resumed)
+    assert resumed[last] == pytest.approx(done[last], abs=1e-3)
+
+
+@pytest.mark.model
+def test_two_processes_under_accelerate_launch(real_pairs, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "fcdistill", "train", str(real_pairs), "--out", str(out),
+           "--max-pairs", "4", "--batch-size", "1", "--max-steps", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = json.loads((out / "log.json").read_text())
+    assert log["world_size"] == 2
+    assert log["steps"] == 2 and log["pairs_trained"] == 4  # two processes, one pair each per step
+    assert (out / "model" / "model.safetensors").is_file()
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (['{"prompt": "a", "chosen": "b", "rejected": "c"}', "{not json"], "pairs.jsonl:2: not valid JSON"),
+        (['{"prompt": "a", "chosen": "b"}'], "pairs.jsonl:1: missing field(s) rejected"),
+        (['{"prompt": "a", "chosen": 3, "rejected": "c"}'], "pairs.jsonl:1: field 'chosen' must be text or a list of messages"),
+        (["[1, 2]"], "pairs.jsonl:1: a preference pair must be a JSON object"),
+        ([""], "no preference pairs in the file"),
+    ],
+)
+def test_bad_pairs_files_name_file_and_line(tmp_path, lines, message):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["train", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "run" / "model").exists()
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"beta": -1}, "beta: Input should be greater than 0"),
+        ({"loss": ["dpo-ish"]}, "loss.0: Input should be"),
+        ({"loss": ["robust"]}, "label_smoothing > 0"),
+        ({"learning_rate": "fast"}, "learning_rate: Input should be a valid number"),
+        ({"lora": {"r": 0}}, "lora.r: Input should be greater than or equal to 1"),
+        ({"epochs": 1, "unknown_field": 3}, "unknown_field: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_training_settings_name_the_field(tmp_path, settings, message):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+    config = _yaml(tmp_path / "train.yaml", settings)
+    result = runner.invoke(app, ["train", str(pairs), "--out", str(tmp_path / "run"), "--config", str(config)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert str(config) in text and message in text
+    assert not (tmp_path / "run").exists()
+
+
+def test_unreadable_config_and_missing_pairs(tmp_path):
+    bad = tmp_path / "train.yaml"
+    bad.write_text("beta: [1,\n")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+    result = runner.invoke(app, ["train", str(pairs), "--out", str(tmp_path / "r"), "--config", str(bad)])
+    assert result.exit_code == 2 and "not valid YAML" in result.output
+    result = runner.invoke(app, ["train", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "no such file or directory" in result.output
+
+
+def test_an_existing_run_directory_is_not_overwritten(tmp_path):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"prompt": "a", "chosen": "b", "rejected": "c"}\n')
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = runner.invoke(app, ["train", str(pairs), "--out", str(out)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (out / "keep.txt").read_text() == "mine" and sorted(p.name for p in out.iterdir()) == ["keep.txt"]
