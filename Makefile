@@ -25,7 +25,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/fcdistill eval --model smollm2-135m --task arith --n 50 --n-max 10
 
+# The report test opens the HTML report in headless Chromium (Debian's package; we run as root in CI).
 test: $(VENV)/.installed-test
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-test

@@ -225,9 +225,9 @@ def test_training_resumes_from_its_last_checkpoint(trained, real_pairs, tmp_path
 @pytest.mark.model
 def test_two_processes_under_accelerate_launch(real_pairs, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "fcdistill", "train", str(real_pairs), "--out", str(out),
-           "--max-pairs", "4", "--batch-size", "1", "--max-steps", "2"]
+    config = Path(__file__).parent.parent / "configs" / "accelerate" / "ddp-cpu.yaml"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "fcdistill", "train",
+           str(real_pairs), "--out", str(out), "--max-pairs", "4", "--batch-size", "1", "--max-steps", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -235,6 +235,20 @@ def test_two_processes_under_accelerate_launch(real_pairs, tmp_path):
     assert log["world_size"] == 2
     assert log["steps"] == 2 and log["pairs_trained"] == 4  # two processes, one pair each per step
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_shipped_training_configs_are_valid():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    from fcdistill.configfile import load_yaml_model
+    from fcdistill.training import TrainConfig
+
+    root = Path(__file__).parent.parent / "configs"
+    paper = load_yaml_model(root / "train-paper.yaml", TrainConfig)
+    assert paper.method == "lora" and paper.gradient_checkpointing
+    kinds = {p.stem: load_config_from_file(str(p)).distributed_type for p in (root / "accelerate").glob("*.yaml")}
+    assert {str(k).split(".")[-1] for k in kinds.values()} == {"MULTI_GPU", "DEEPSPEED", "FSDP"}
+    assert kinds.keys() == {"ddp-cpu", "ddp", "deepspeed-zero2", "deepspeed-zero3", "fsdp"}
 
 
 # -- bad input -----------------------------------------------------------------------------

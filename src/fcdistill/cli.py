@@ -27,6 +27,7 @@ Difficulty = Annotated[int | None, typer.Option(min=1, max=4, help="arith: at mo
 DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
 Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
 ProtocolName = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
+WorkedExamples = Annotated[int | None, typer.Option(min=0, help="Worked example chains in the prompt (default: all the task has).")]
 console = Console()
 err = Console(stderr=True)
 
@@ -125,6 +126,7 @@ def generate_chains(
     protocol: ProtocolName = "text",
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
+    worked_examples: WorkedExamples = None,
 ) -> None:
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
     from fcdistill.agent import AgentConfig
@@ -136,7 +138,8 @@ def generate_chains(
     teachers = teacher or ["gold", "local:smollm2-135m"]
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
     settings = {"task": task, "n": n, "split": split, "difficulty": difficulty, "data": data, "depth": depth,
-                "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol}
+                "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol,
+                "worked_examples": worked_examples}
     try:
         specs = [parse_teacher(t) for t in teachers]
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
@@ -148,7 +151,7 @@ def generate_chains(
         ]
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
-    config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling)
+    config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
     total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * k for _, b in backends)
     started = time.perf_counter()
     with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
@@ -213,13 +216,14 @@ def evaluate(
     max_invalid: Annotated[int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")] = 3,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-<task>-<model>-<time>).")] = None,
     show: Annotated[int, typer.Option(min=0, help="Chains to print in full.")] = 1,
+    worked_examples: WorkedExamples = None,
 ) -> None:
     """Run the agent on problems of a task and score the chains; writes chains.jsonl and summary.json."""
-    from fcdistill.agent import Agent, AgentConfig
+    from fcdistill.agent import AgentConfig
     from fcdistill.agent.protocols import PROTOCOLS
     from fcdistill.backends import make_backend
     from fcdistill.evaluation.display import chain_panel, summary_table
-    from fcdistill.evaluation.summary import summarize
+    from fcdistill.evaluation.run import run_evaluation
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
@@ -234,15 +238,11 @@ def evaluate(
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
-    agent = Agent(backend_, task_, AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling))
+    config = AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
     console.print(f"Running {model} ({backend}) on {n} {task} problems, protocol {protocol}, n_max {n_max}")
-    started = time.perf_counter()
     with Progress(TextColumn("chains finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         progress = bar.add_task("chains", total=len(problems))
-        chains = agent.run(problems, on_step=lambda done, total: bar.update(progress, completed=done))
-    summary = summarize(chains, time.perf_counter() - started)
-    write_jsonl(out / "chains.jsonl", chains)
-    (out / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n")
+        chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(progress, completed=done))
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
         console.print(chain_panel(chain))
     console.print(summary_table(summary, f"{model} on {task} ({split}, n={n}, n_max={n_max})"))
@@ -273,7 +273,8 @@ def train_student(
     from fcdistill.chains.jsonl import RecordFileError
     from fcdistill.configfile import load_yaml_model
     from fcdistill.models.embedded import ModelNotInstalled
-    from fcdistill.training import TrainConfig, train
+    from fcdistill.training import TrainConfig
+    from fcdistill.training.dpo import train
     from fcdistill.training.dpo import TrainingSetupError
     from fcdistill.training.sequences import RenderError
 
@@ -295,6 +296,82 @@ def train_student(
             f"reward margin {first.get('rewards/margins', float('nan')):.3f} -> {last.get('rewards/margins', float('nan')):.3f}"
         )
         console.print(f"Model: {summary['model']} (use it with `fcdistill eval --model {summary['model']}`)")
+
+
+@app.command("compare")
+def compare_models(
+    runs: Annotated[list[Path], typer.Argument(help="Evaluation directories from `fcdistill eval` (chains.jsonl); the first is the baseline.")],
+    n_max: Annotated[list[int] | None, typer.Option("--n-max", min=1, help="Step budgets to score at (repeat; default: 10 and 20).")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="A name per directory (default: the directory name).")] = None,
+) -> None:
+    """Accuracy with 95% CIs per model, and paired tests (exact McNemar, Wilcoxon) against the first."""
+    from fcdistill.chains.jsonl import RecordFileError, read_jsonl
+    from fcdistill.chains.records import Chain
+    from fcdistill.evaluation.compare import comparison, evaluation
+    from fcdistill.evaluation.display import comparisons_table, evaluations_table
+    from fcdistill.evaluation.run import CHAINS
+
+    labels = label or [r.name for r in runs]
+    if len(labels) != len(runs) or len(set(labels)) != len(labels):
+        fail(f"--label: give one distinct label per directory ({len(runs)} directories, labels {labels})")
+    budgets = sorted(set(n_max or [10, 20]))
+    try:
+        chains = {name: read_jsonl(run / CHAINS, Chain) for name, run in zip(labels, runs)}
+        tasks = sorted({c.task for group in chains.values() for c in group})
+        evaluations, comparisons = [], []
+        for task in tasks:
+            for budget in budgets:
+                per = {name: [c for c in group if c.task == task] for name, group in chains.items()}
+                evaluations += [evaluation(name, task, group, budget) for name, group in per.items() if group]
+                first = labels[0]
+                comparisons += [comparison(first, per[first], name, per[name], task, budget) for name in labels[1:] if per[name] and per[first]]
+    except (RecordFileError, ValueError, OSError) as exc:
+        fail(str(exc))
+    console.print(evaluations_table(evaluations))
+    if comparisons:
+        console.print(comparisons_table(comparisons))
+
+
+@app.command("run")
+def run_pipeline(
+    config: Annotated[Path, typer.Argument(help="Run config (YAML): tasks, teachers, pairs, training, evaluation. See configs/.")],
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<config name>); re-running resumes it.")] = None,
+) -> None:
+    """The whole pipeline: teacher chains -> pairs -> DPO -> evaluation of base vs trained -> report."""
+    from pydantic import ValidationError
+
+    from fcdistill.chains.jsonl import RecordFileError
+    from fcdistill.evaluation.compare import Comparison, Evaluation
+    from fcdistill.evaluation.display import comparisons_table, evaluations_table
+    from fcdistill.evaluation.stats import format_p
+    from fcdistill.models.embedded import ModelNotInstalled
+    from fcdistill.pipeline.config import load_run_config
+    from fcdistill.pipeline.run import Pipeline, write_outputs
+
+    try:
+        settings = load_run_config(config)
+    except ValidationError as exc:
+        fail(format_validation_error(exc, config))
+    except ValueError as exc:
+        fail(str(exc))
+    out = out or Path("runs") / settings.name
+    started = time.perf_counter()
+    try:
+        results = Pipeline(settings, out, console).run()
+        report = write_outputs(results, out)
+    except (RecordFileError, ModelNotInstalled, ValueError, OSError) as exc:
+        fail(str(exc))
+    console.rule("summary")
+    console.print(evaluations_table([Evaluation(**e) for e in results["evaluations"]], "Held-out evaluation"))
+    comparisons = [Comparison(**c) for c in results["comparisons"]]
+    console.print(comparisons_table(comparisons))
+    for c in comparisons:
+        if c.a == "base" and c.b == "trained":
+            console.print(
+                f"[bold]trained vs base[/] on {c.task} (n_max {c.n_max}, {c.n} held-out problems): "
+                f"{c.a_correct / c.n:.1%} -> {c.b_correct / c.n:.1%}, McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p = {format_p(c.wilcoxon_p)}"
+            )
+    console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

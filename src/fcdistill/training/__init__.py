@@ -1,6 +1,5 @@
-"""DPO of the student on preference pairs, built on TRL and peft."""
+"""DPO of the student on preference pairs, built on TRL and peft (`dpo.train`)."""
 
 from fcdistill.training.config import TrainConfig
-from fcdistill.training.dpo import train
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["TrainConfig"]

@@ -1,0 +1,90 @@
+"""Scores of evaluated models per task and step budget, and paired tests between them.
+
+A chain run with a step budget of 20 contains the chain the same (greedy) model would have
+run with a budget of 10: its first 10 steps. So each model is evaluated once, at the
+largest budget, and smaller budgets are read off by truncation."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel
+
+from fcdistill.chains.records import Chain
+from fcdistill.evaluation.stats import PairedTest, paired_test, wilson_interval
+
+
+def truncate(chain: Chain, n_max: int) -> Chain:
+    """The chain as it would have ended with at most `n_max` steps."""
+    if chain.steps <= n_max:
+        return chain
+    calls = chain.calls[:n_max]
+    return chain.model_copy(
+        update={
+            "messages": chain.messages[: chain.prompt_length + 2 * n_max - 1],
+            "calls": calls,
+            "steps": n_max,
+            "invalid_calls": sum(not c.valid for c in calls),
+            "answer": None,
+            "correct": False,
+            "stop_reason": "n_max",
+        }
+    )
+
+
+def error_type(chain: Chain) -> str | None:
+    """Why a chain failed, or None when it is correct."""
+    if chain.correct:
+        return None
+    return {"answer": "wrong answer", "n_max": "step budget used up", "invalid": "too many invalid calls"}.get(chain.stop_reason, "backend error")
+
+
+class Evaluation(BaseModel):
+    model: str  # the label
+    task: str
+    n_max: int
+    n: int
+    correct: int
+    accuracy: float
+    ci: tuple[float, float]
+    valid_call_rate: float
+    mean_steps: float
+    stop_reasons: dict[str, int]
+    error_types: dict[str, int]
+
+
+def evaluation(label: str, task: str, chains: list[Chain], n_max: int) -> Evaluation:
+    chains = [truncate(c, n_max) for c in chains]
+    n, correct = len(chains), sum(c.correct for c in chains)
+    calls = sum(c.steps for c in chains)
+    return Evaluation(
+        model=label,
+        task=task,
+        n_max=n_max,
+        n=n,
+        correct=correct,
+        accuracy=correct / n if n else 0.0,
+        ci=wilson_interval(correct, n),
+        valid_call_rate=(calls - sum(c.invalid_calls for c in chains)) / calls if calls else 0.0,
+        mean_steps=calls / n if n else 0.0,
+        stop_reasons=dict(Counter(c.stop_reason for c in chains).most_common()),
+        error_types=dict(Counter(e for c in chains if (e := error_type(c))).most_common()),
+    )
+
+
+class Comparison(PairedTest):
+    a: str
+    b: str
+    task: str
+    n_max: int
+
+
+def comparison(a: str, a_chains: list[Chain], b: str, b_chains: list[Chain], task: str, n_max: int) -> Comparison:
+    """Paired tests on the problems both models were evaluated on (matched by problem id)."""
+    first = {c.problem_id: truncate(c, n_max).correct for c in a_chains}
+    second = {c.problem_id: truncate(c, n_max).correct for c in b_chains}
+    shared = sorted(first.keys() & second.keys())
+    if not shared:
+        raise ValueError(f"{a} and {b} were not evaluated on any common problem of {task}")
+    test = paired_test([first[p] for p in shared], [second[p] for p in shared])
+    return Comparison(a=a, b=b, task=task, n_max=n_max, **test.model_dump())

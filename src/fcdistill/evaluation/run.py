@@ -1,0 +1,34 @@
+"""One model on one task's problems: chains and scores written to an evaluation directory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.backends.base import Backend
+from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.chains.records import Chain, Problem
+from fcdistill.evaluation.summary import Summary, summarize
+from fcdistill.tasks.base import Task
+
+CHAINS, SUMMARY = "chains.jsonl", "summary.json"
+
+
+def run_evaluation(
+    backend: Backend,
+    task: Task,
+    problems: list[Problem],
+    config: AgentConfig,
+    out: Path,
+    on_step: Callable[[int, int], None] | None = None,
+) -> tuple[list[Chain], Summary]:
+    """Run and score; the summary is written last, so its presence marks a finished evaluation."""
+    started = time.perf_counter()
+    chains = Agent(backend, task, config).run(problems, on_step=on_step)
+    summary = summarize(chains, time.perf_counter() - started)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / CHAINS, chains)
+    (out / SUMMARY).write_text(summary.model_dump_json(indent=2) + "\n")
+    return chains, summary

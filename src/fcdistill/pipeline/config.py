@@ -1,0 +1,121 @@
+"""The settings of `fcdistill run`: one YAML file, every stage of the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fcdistill.agent.protocols import PROTOCOLS
+from fcdistill.chains.generate import parse_teacher
+from fcdistill.configfile import load_yaml_model
+from fcdistill.tasks import TASKS
+from fcdistill.training.config import TrainConfig
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskSpec(Strict):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict, description="task options: difficulty, data, depth")
+    eval_options: dict[str, Any] = Field(default_factory=dict, description="options that differ for evaluation (e.g. the test data file)")
+    train: int = Field(200, ge=1, description="training problems for the teacher chains (train split)")
+    eval: int = Field(200, ge=1, description="held-out problems for evaluation")
+    eval_split: str = "test"
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in TASKS:
+            raise ValueError(f"unknown task '{name}'; choose one of: {', '.join(TASKS)}")
+        return name
+
+
+class AgentSettings(Strict):
+    protocol: str = "text"
+    worked_examples: int | None = Field(1, ge=0, description="worked example chains in the prompt (null: all)")
+    n_max: int = Field(6, ge=1, description="steps per teacher chain")
+    max_invalid: int = Field(3, ge=0)
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, protocol: str) -> str:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
+        return protocol
+
+
+class TeacherSettings(Strict):
+    teachers: list[str] = Field(default_factory=lambda: ["gold", "local:smollm2-135m"], min_length=1)
+    k: int = Field(1, ge=1, description="chains per problem from each model teacher")
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    batch_size: int = Field(16, ge=1)
+    concurrency: int = Field(8, ge=1)
+
+    @field_validator("teachers")
+    @classmethod
+    def _teachers(cls, teachers: list[str]) -> list[str]:
+        for t in teachers:
+            parse_teacher(t)  # raises a ValueError naming the teacher
+        return teachers
+
+
+class PairSettings(Strict):
+    strategy: Literal["chain", "step"] = "step"
+    max_per_problem: int = Field(4, ge=1)
+    require_clean: bool = False
+
+
+class ExtraModel(Strict):
+    label: str
+    model: str
+    backend: Literal["local", "server"] = "local"
+    base_url: str | None = None
+    parameters: int | None = Field(None, ge=1, description="model size for the size plot (read from a local model when absent)")
+
+    @model_validator(mode="after")
+    def _server_url(self) -> ExtraModel:
+        if self.backend == "server" and not self.base_url:
+            raise ValueError(f"model '{self.label}': backend server needs base_url")
+        return self
+
+
+class EvalSettings(Strict):
+    n_max: list[int] = Field(default_factory=lambda: [10, 20], min_length=1, description="step budgets (the paper: 10 and 20)")
+    models: list[ExtraModel] = Field(default_factory=list, description="models evaluated beside the base and trained student")
+    batch_size: int = Field(16, ge=1)
+    show_chains: int = Field(50, ge=0, description="chains per model in the report")
+
+    @field_validator("n_max")
+    @classmethod
+    def _sorted(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("every n_max must be at least 1")
+        return sorted(set(values))
+
+
+class RunConfig(Strict):
+    name: str = "run"
+    seed: int = 0
+    tasks: list[TaskSpec] = Field(min_length=1)
+    agent: AgentSettings = AgentSettings()
+    teacher: TeacherSettings = TeacherSettings()
+    pairs: PairSettings = PairSettings()
+    training: TrainConfig = TrainConfig()
+    evaluation: EvalSettings = EvalSettings()
+
+    @model_validator(mode="after")
+    def _labels(self) -> RunConfig:
+        labels = [m.label for m in self.evaluation.models]
+        reserved = {"base", "trained"} & set(labels)
+        if reserved or len(set(labels)) != len(labels):
+            raise ValueError(f"evaluation.models: labels must be unique and not 'base' or 'trained' (got {labels})")
+        return self
+
+
+def load_run_config(path: Path) -> RunConfig:
+    return load_yaml_model(path, RunConfig)

@@ -1,0 +1,84 @@
+"""Accuracy intervals, paired tests, step-budget truncation and `fcdistill compare`."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from fcdistill.agent import Agent, AgentConfig
+from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.cli import app
+from fcdistill.evaluation.compare import comparison, evaluation, truncate
+from fcdistill.evaluation.stats import paired_test, wilson_interval
+from fcdistill.tasks import get_task
+
+runner = CliRunner()
+
+
+def test_wilson_interval_known_values():
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson_interval(24, 200)  # 12 %
+    assert (low, high) == pytest.approx((0.0820, 0.1723), abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_exact_mcnemar_and_wilcoxon_by_hand():
+    # 10 problems only B solves, 0 only A, 5 both, 5 neither.
+    a = [False] * 10 + [True] * 5 + [False] * 5
+    b = [True] * 10 + [True] * 5 + [False] * 5
+    test = paired_test(a, b)
+    assert (test.only_a, test.only_b, test.a_correct, test.b_correct) == (0, 10, 5, 15)
+    assert test.mcnemar_p == pytest.approx(2 * 0.5**10)  # two-sided exact binomial
+    # Wilcoxon signed-rank, zeros dropped: ten +1 differences, all ranks tied at 5.5, normal
+    # approximation with the tie correction.
+    variance = 10 * 11 * 21 / 24 - (10**3 - 10) / 48
+    z = (55 - 10 * 11 / 4) / math.sqrt(variance)
+    assert test.wilcoxon_p == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-3)
+    same = paired_test([True, False], [True, False])
+    assert same.mcnemar_p == same.wilcoxon_p == 1.0
+    with pytest.raises(ValueError, match="same problems"):
+        paired_test([True], [True, False])
+
+
+def test_a_smaller_step_budget_is_the_chain_cut_short():
+    task = get_task("arith", difficulty=4)
+    problems = [p for p in task.problems(40, split="train") if len(p.solution) >= 4][:3]
+    for chain in Agent(None, task, AgentConfig()).replay(problems):
+        assert chain.correct and chain.steps >= 4
+        short = truncate(chain, 2)
+        assert (short.steps, short.stop_reason, short.correct, short.answer) == (2, "n_max", False, None)
+        assert short.messages == chain.messages[: chain.prompt_length + 3] and short.calls == chain.calls[:2]
+        assert truncate(chain, chain.steps) is chain
+    chains = Agent(None, task, AgentConfig()).replay(problems)
+    assert evaluation("gold", "arith", chains, 2).accuracy == 0.0
+    assert evaluation("gold", "arith", chains, 20).accuracy == 1.0
+    assert evaluation("gold", "arith", chains, 2).error_types == {"step budget used up": 3}
+    c = comparison("short", chains, "long", chains, "arith", 2)
+    assert c.only_a == c.only_b == 0
+
+
+def test_compare_command_prints_intervals_and_tests(tmp_path):
+    task = get_task("arith", difficulty=3)
+    problems = task.problems(30, split="test")
+    gold = Agent(None, task, AgentConfig()).replay(problems)
+    write_jsonl(tmp_path / "a" / "chains.jsonl", [truncate(c, 1) for c in gold])  # a model that stops after one step
+    write_jsonl(tmp_path / "b" / "chains.jsonl", gold)
+    result = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--n-max", "10"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0.0% → 100.0%" in text and "0 / 30" in text  # every gold chain needs more than one step
+    assert "McNemar" in text and "1.9e-09" in text  # 2 * 0.5**30
+
+
+def test_compare_reports_bad_input(tmp_path):
+    result = runner.invoke(app, ["compare", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "missing" in result.output
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "chains.jsonl").write_text('{"problem_id": 1}\n')
+    result = runner.invoke(app, ["compare", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "chains.jsonl:1" in result.output
+    result = runner.invoke(app, ["compare", str(tmp_path / "x"), str(tmp_path / "x"), "--label", "same", "--label", "same"])
+    assert result.exit_code == 2 and "--label" in result.output
