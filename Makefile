@@ -23,7 +23,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/fcdistill eval --model smollm2-135m --task arith --n 50 --n-max 10
+	$(VENV)/bin/fcdistill run configs/default.yaml
 
 # The report test opens the HTML report in headless Chromium (Debian's package; we run as root in CI).
 test: $(VENV)/.installed-test

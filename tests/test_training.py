@@ -45,7 +45,7 @@ def trained(real_pairs, tmp_path_factory) -> Path:
     """Four steps on the same two pairs (batch 2, 4 epochs), a checkpoint every two steps."""
     out = tmp_path_factory.mktemp("train") / "run"
     args = ["train", str(real_pairs), "--out", str(out), "--max-pairs", "2", "--batch-size", "2", "--epochs", "4",
-            "--lr", "5e-5", "--config", str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2}))]
+            "--lr", "5e-5", "--config", str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2, "nll_weight": 0}))]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Trained 4 steps on 2 pairs" in result.output
@@ -176,6 +176,42 @@ def test_reference_log_probs_sum_the_models_turns_only(real_pairs, tmp_path):
     assert rejected.item() == pytest.approx(turn_by_turn(pair["rejected"]), abs=2e-3)
 
 
+@pytest.mark.model
+def test_sharing_the_common_prefix_changes_neither_loss_nor_gradients(real_pairs, tmp_path):
+    """The batch's common prefix computed once (with gradients through its repeated cache)
+    gives the loss and gradients of the plain forward."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import DPOConfig
+
+    from fcdistill.models import resolve
+    from fcdistill.training.shared_prefix import shared_prefix_length
+    from fcdistill.training.trainer import FunctionCallDPOTrainer
+
+    base = AutoModelForCausalLM.from_pretrained(resolve("smollm2-135m"))
+    pairs = [json.loads(line) for line in real_pairs.read_text().splitlines()[:2]]
+    results = {}
+    for share in (False, True):
+        policy, ref = copy.deepcopy(base), copy.deepcopy(base)
+        with torch.no_grad():
+            policy.model.norm.weight.mul_(1.05)
+        args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none",
+                         remove_unused_columns=False, activation_checkpointing=False)
+        trainer = FunctionCallDPOTrainer(model=policy, ref_model=ref, args=args, train_dataset=Dataset.from_list(pairs),
+                                         processing_class=_tokenizer(), share_prefix=share)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
+        labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
+        assert shared_prefix_length(batch["input_ids"], batch["attention_mask"], labels) > 100  # instructions + worked example
+        loss = trainer.compute_loss(policy, batch)
+        loss.backward()
+        results[share] = (loss.item(), {n: p.grad.clone() for n, p in policy.named_parameters() if p.grad is not None})
+    (plain, plain_grads), (shared, shared_grads) = results[False], results[True]
+    assert shared == pytest.approx(plain, abs=1e-5)
+    assert plain_grads.keys() == shared_grads.keys()
+    for name, grad in plain_grads.items():
+        assert torch.allclose(shared_grads[name], grad, rtol=1e-3, atol=1e-6), name
+
+
 # -- a real run ----------------------------------------------------------------------------
 
 @pytest.mark.model
@@ -235,6 +271,19 @@ def test_two_processes_under_accelerate_launch(real_pairs, tmp_path):
     assert log["world_size"] == 2
     assert log["steps"] == 2 and log["pairs_trained"] == 4  # two processes, one pair each per step
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_shared_prefix_stops_before_the_first_scored_token_and_at_padding():
+    from fcdistill.training.shared_prefix import shared_prefix_length
+
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 9, 9], [1, 2, 3, 7, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]])
+    unscored = torch.full_like(ids, -100)
+    assert shared_prefix_length(ids, mask, unscored) == 3
+    scored = unscored.clone()
+    scored[0, 2] = 3  # the first scored token is predicted from position 1
+    assert shared_prefix_length(ids, mask, scored) == 1
+    assert shared_prefix_length(ids[:2], torch.tensor([[0, 1, 1, 1, 1, 1]] * 2), unscored[:2]) == 0  # left padding: nothing shared
 
 
 def test_shipped_training_configs_are_valid():

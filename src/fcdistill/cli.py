@@ -358,7 +358,7 @@ def run_pipeline(
     started = time.perf_counter()
     try:
         results = Pipeline(settings, out, console).run()
-        report = write_outputs(results, out)
+        report = write_outputs(results, out, settings.evaluation.show_chains)
     except (RecordFileError, ModelNotInstalled, ValueError, OSError) as exc:
         fail(str(exc))
     console.rule("summary")

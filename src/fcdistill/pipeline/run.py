@@ -118,6 +118,7 @@ class Pipeline:
             teachers.append((model, None if kind == "gold" else self.backend(kind, model, url)))
         total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * t.k for _, b in teachers)
         out = self.out / "chains" / task.name
+        out.mkdir(parents=True, exist_ok=True)
         with _bar(self.console) as bar:
             progress = bar.add_task(f"{task.name} teacher chains", total=total, completed=len(load_done(out / "chains.jsonl")))
             generate(task, problems, teachers, self.agent_config(self.config.agent.n_max, sampling), t.k, out,
@@ -204,7 +205,7 @@ class Pipeline:
         }
 
 
-def write_outputs(results: dict[str, Any], out: Path) -> Path:
+def write_outputs(results: dict[str, Any], out: Path, max_chains: int = 50) -> Path:
     """results.json, the plots and report.html."""
     from fcdistill.report.html import write_report
     from fcdistill.report.plots import accuracy_vs_size
@@ -217,4 +218,4 @@ def write_outputs(results: dict[str, Any], out: Path) -> Path:
     by_label: dict[str, list[Chain]] = {}
     for (label, _task), group in chains.items():
         by_label.setdefault(label, []).extend(group)
-    return write_report(results, by_label, out)
+    return write_report(results, by_label, out, max_chains)

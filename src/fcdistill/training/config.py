@@ -26,10 +26,10 @@ class TrainConfig(BaseModel):
     method: Literal["full", "lora"] = "full"
     lora: LoraSettings = LoraSettings()
     loss: list[Loss] = Field(default_factory=lambda: ["sigmoid"], min_length=1, description="TRL DPO loss types, summed")
-    nll_weight: float = Field(0.0, ge=0, description="weight of an NLL term on the chosen chain (TRL's `sft` loss, RPO-style)")
+    nll_weight: float = Field(0.2, ge=0, description="weight of an NLL term on the chosen chain (TRL's `sft` loss, RPO-style)")
     beta: float = Field(0.1, gt=0)
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="robust loss: assumed share of flipped labels")
-    learning_rate: float = Field(5e-6, gt=0)
+    learning_rate: float = Field(2e-5, gt=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps (overrides epochs)")
     batch_size: int = Field(4, ge=1, description="pairs per device per step")

@@ -20,6 +20,7 @@ from trl.trainer.utils import global_then_local_main_first
 
 from fcdistill.backends.render import Renderer
 from fcdistill.training.sequences import encode_pair
+from fcdistill.training.shared_prefix import SharedPrefixModel
 
 MASK_COLUMNS = ("chosen_mask", "rejected_mask")
 
@@ -42,7 +43,10 @@ class ModelTokenCollator(DataCollatorForPreference):
 
 
 class FunctionCallDPOTrainer(DPOTrainer):
-    def __init__(self, model: Any, args: Any, train_dataset: Dataset, processing_class: Any, **kwargs: Any) -> None:
+    """`share_prefix`: compute the prefix all sequences of a batch share once (see
+    `shared_prefix`); off under gradient checkpointing (no cache) and with several processes."""
+
+    def __init__(self, model: Any, args: Any, train_dataset: Dataset, processing_class: Any, share_prefix: bool = True, **kwargs: Any) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
         if processing_class.pad_token is None:
             processing_class.pad_token = processing_class.eos_token
@@ -51,9 +55,16 @@ class FunctionCallDPOTrainer(DPOTrainer):
             pad_token_id=processing_class.pad_token_id, max_length=args.max_length, truncation_mode=args.truncation_mode
         )
         self._renderer = Renderer(processing_class)
+        self.share_prefix = share_prefix and not args.gradient_checkpointing and args.world_size == 1
         super().__init__(
             model=model, args=args, train_dataset=train_dataset, processing_class=processing_class, data_collator=collator, **kwargs
         )
+
+    def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
+        return super()._compute_loss(SharedPrefixModel(model) if self.share_prefix else model, inputs, return_outputs)
+
+    def compute_ref_log_probs(self, model: Any, inputs: dict[str, Any]) -> Any:
+        return super().compute_ref_log_probs(SharedPrefixModel(model) if self.share_prefix else model, inputs)
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
