@@ -1,10 +1,11 @@
-"""TRL's DPOTrainer with function results left out of the log-probabilities.
+"""TRL's DPOTrainer with function results left out of the log-probabilities, and the
+batch's common prefix computed once.
 
-Two hooks, nothing else changed: `_prepare_dataset` tokenizes pairs through the same
-renderer the agent generates with (`sequences.encode_pair`, which also marks the model's
-own tokens), and the collator multiplies TRL's completion mask by that mark. Every loss,
-the reference log-probabilities (precomputed or not) and the logged rewards then see the
-model's words only.
+`_prepare_dataset` tokenizes pairs through the same renderer the agent generates with
+(`sequences.encode_pair`, which also marks the model's own tokens), and the collator
+multiplies TRL's completion mask by that mark: every loss, the reference log-probabilities
+(precomputed or not) and the logged rewards see the model's words only. The policy and
+reference forwards go through `shared_prefix.SharedPrefixModel`. TRL's loss code is unchanged.
 """
 
 from __future__ import annotations
