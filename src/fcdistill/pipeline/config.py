@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,12 @@ from fcdistill.chains.generate import parse_teacher
 from fcdistill.configfile import load_yaml_model
 from fcdistill.tasks import TASKS
 from fcdistill.training.config import TrainConfig
+
+
+def _one_of(value: str, choices: Iterable[str], what: str) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {what} '{value}'; choose one of: {', '.join(choices)}")
+    return value
 
 
 class Strict(BaseModel):
@@ -29,9 +36,7 @@ class TaskSpec(Strict):
     @field_validator("name")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in TASKS:
-            raise ValueError(f"unknown task '{name}'; choose one of: {', '.join(TASKS)}")
-        return name
+        return _one_of(name, TASKS, "task")
 
 
 class AgentSettings(Strict):
@@ -43,9 +48,7 @@ class AgentSettings(Strict):
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, protocol: str) -> str:
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
-        return protocol
+        return _one_of(protocol, PROTOCOLS, "protocol")
 
 
 class TeacherSettings(Strict):
