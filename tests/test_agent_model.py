@@ -72,6 +72,21 @@ def test_sampling_is_seeded(smollm2):
     first, again = sampled(1), sampled(1)
     assert [c.messages for c in first] == [c.messages for c in again]
     assert [c.sampling.temperature for c in first] == [1.0] * 3
+    assert [c.messages for c in first] != [c.messages for c in sampled(2)]
+
+
+def test_a_sampled_chain_does_not_depend_on_its_batch(smollm2):
+    """Each row samples from its own seeded generator: the chains a resumed run makes in
+    other batches are the ones the uninterrupted run made."""
+    from fcdistill.chains.records import Sampling
+
+    task = ArithTask(difficulty=2)
+    problems = task.problems(5, seed=7)
+    agent = Agent(smollm2, task, AgentConfig(n_max=3, sampling=Sampling(temperature=0.8, top_p=0.95, seed=4)))
+    together = agent.run(problems, samples=2)
+    alone = [c for p in reversed(problems) for c in agent.run([p], samples=2)]
+    assert {(c.problem_id, c.sample): c.messages for c in together} == {(c.problem_id, c.sample): c.messages for c in alone}
+    assert len({str(c.messages[c.prompt_length :]) for c in together}) > len(problems)  # the samples differ from each other
 
 
 def test_base_model_runs_through_plain_transcripts():

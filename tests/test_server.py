@@ -3,55 +3,22 @@ embedded GGUF. No mocked HTTP."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from conftest import assert_well_formed
+from conftest import LlamaServer, assert_well_formed
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.server import ServerBackend
-from fcdistill.models.embedded import EMBEDDED, cache_dir
 from fcdistill.tasks.arith import ArithTask
 
 pytestmark = pytest.mark.server
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is installed by `make test`")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    gguf = EMBEDDED["smollm2-135m"].locate(cache_dir())
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/models", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-    yield base_url
-    process.terminate()
-    process.wait(timeout=30)
+    server = LlamaServer(tmp_path_factory.mktemp("server") / "server.log").start()
+    yield server.base_url
+    server.stop()
 
 
 @pytest.mark.parametrize("protocol", ["text", "json"])
@@ -67,14 +34,6 @@ def test_server_drives_the_agent(llama_server, protocol):
         assert chain.completion_tokens > 0
     if protocol == "text":
         assert sum(c.valid for chain in chains for c in chain.calls) >= 0.8 * sum(len(chain.calls) for chain in chains)
-
-
-def test_unreachable_server_is_named_in_the_error():
-    port = _free_port()
-    backend = ServerBackend("m", f"http://127.0.0.1:{port}/v1", timeout=2, max_retries=1)
-    task = ArithTask()
-    [chain] = Agent(backend, task, AgentConfig()).run(task.problems(1))
-    assert chain.stop_reason == "error" and f"127.0.0.1:{port}" in chain.error and not chain.correct
 
 
 def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):

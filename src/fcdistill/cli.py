@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fcdistill.chains.generate import check_settings
-from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.chains.jsonl import write_jsonl, write_text_atomic
 from fcdistill.chains.records import Sampling
 from fcdistill.configfile import format_validation_error
 
@@ -28,13 +29,16 @@ DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file
 Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
 ProtocolName = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 WorkedExamples = Annotated[int | None, typer.Option(min=0, help="Worked example chains in the prompt (default: all the task has).")]
+ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: seconds per request.")]
+ServerRetries = Annotated[int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")]
 console = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str, code: int = 2) -> None:
+    """One clear error line and a non-zero exit: 2 for bad input, 1 for a failure on the way."""
     err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 @models_app.command("list")
@@ -64,9 +68,26 @@ def _default_out(kind: str, task: str, model: str) -> Path:
     return Path("runs") / f"{kind}-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
 
 
+def _check_writable(out: Path) -> None:
+    """Fail now, not after the work, if `out` cannot be created or written (a file on its path, a read-only place)."""
+    base = next(p for p in (out, *out.parents) if p.exists())
+    try:
+        tempfile.TemporaryDirectory(dir=base).cleanup()
+    except OSError as exc:
+        fail(f"--out: cannot write to {out}: {base} is not a writable directory ({exc.strerror})")
+
+
 def _check_fresh(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         fail(f"--out: {out} already exists and is not an empty directory; choose a new one (nothing was overwritten)")
+    _check_writable(out)
+
+
+def _check_protocol(protocol: str) -> None:
+    from fcdistill.agent.protocols import PROTOCOLS
+
+    if protocol not in PROTOCOLS:
+        fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
 
 
 @app.command("gold")
@@ -89,6 +110,7 @@ def gold(
     from fcdistill.tasks import get_task
 
     out = out or _default_out("gold", task, "gold")
+    _check_protocol(protocol)
     _check_fresh(out)
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
@@ -126,12 +148,15 @@ def generate_chains(
     protocol: ProtocolName = "text",
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
+    timeout: ServerTimeout = 120.0,
+    retries: ServerRetries = 5,
     worked_examples: WorkedExamples = None,
+    chunk: Annotated[int, typer.Option(min=1, help="Problems per write: a crash loses at most one chunk's chains.")] = 32,
 ) -> None:
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
     from fcdistill.agent import AgentConfig
-    from fcdistill.backends import make_backend
-    from fcdistill.chains.generate import generate, parse_teacher
+    from fcdistill.backends import BackendError, make_backend
+    from fcdistill.chains.generate import CHAINS, SETTINGS, generate, load_done, parse_teacher
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
@@ -140,23 +165,30 @@ def generate_chains(
     settings = {"task": task, "n": n, "split": split, "difficulty": difficulty, "data": data, "depth": depth,
                 "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol,
                 "worked_examples": worked_examples}
+    _check_protocol(protocol)
+    if not (out / SETTINGS).is_file():  # a new dataset, not a resumed one
+        _check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
-        check_settings(out, settings)
         backends = [
-            (name, None if kind == "gold" else make_backend(kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, log=console.print))
+            (name, None if kind == "gold" else make_backend(kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, timeout=timeout, retries=retries, log=console.print))
             for kind, name, url in specs
         ]
+        check_settings(out, settings)  # last: a command refused above leaves no settings behind
+        done = len(load_done(out / CHAINS))
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
     total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * k for _, b in backends)
     started = time.perf_counter()
-    with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-        progress = bar.add_task("chains", total=total)
-        chains = generate(task_, problems, backends, config, k, out, on_chains=lambda m: bar.advance(progress, m))
+    try:
+        with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            progress = bar.add_task("chains", total=total, completed=done)
+            chains = generate(task_, problems, backends, config, k, out, chunk=chunk, on_chains=lambda m: bar.advance(progress, m))
+    except BackendError as exc:
+        fail(f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.", code=1)
     console.print(f"{len(chains)} chains in {out / 'chains.jsonl'} ({time.perf_counter() - started:.0f} s this run)")
     for source in sorted({c.source for c in chains}):
         group = [c for c in chains if c.source == source]
@@ -172,9 +204,9 @@ def make_pairs(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Preference pairs (TRL conversational format) and a dataset card from a dataset's chains."""
-    import json
-
-    from fcdistill.chains.generate import CHAINS, SETTINGS, load_done
+    from fcdistill.chains.generate import CHAINS, read_settings
+    from fcdistill.chains.jsonl import read_jsonl
+    from fcdistill.chains.records import Chain
     from fcdistill.pairs.build import build_pairs
     from fcdistill.pairs.card import dataset_card
     from fcdistill.tasks import get_task
@@ -182,15 +214,18 @@ def make_pairs(
     if not (out / CHAINS).is_file():
         fail(f"{out / CHAINS} does not exist; run `fcdistill generate --out {out}` first")
     try:
-        settings = json.loads((out / SETTINGS).read_text()) if (out / SETTINGS).exists() else {}
-        chains = load_done(out / CHAINS)
+        settings = read_settings(out)
+        chains = read_jsonl(out / CHAINS, Chain, torn_tail=True)  # a line torn by a kill is left to generate's resume
         functions = {t: get_task(t, **{k: settings.get(k) for k in ("difficulty", "data", "depth") if settings.get("task") == t}).functions()
                      for t in {c.task for c in chains}}
         pairs = build_pairs(chains, functions, strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, seed=seed)  # type: ignore[arg-type]
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    if not pairs:
+        fail(f"no preference pairs from the {len(chains)} chains in {out / CHAINS}: no problem has both a correct and an incorrect chain "
+             "(add a teacher, raise --k or --temperature); nothing was written")
     write_jsonl(out / "pairs.jsonl", pairs)
-    (out / "README.md").write_text(dataset_card(chains, pairs, strategy, settings))
+    write_text_atomic(out / "README.md", dataset_card(chains, pairs, strategy, settings))
     console.print(f"{len(pairs)} pairs ({strategy}) from {len({p.problem_id for p in pairs})} of {len({c.problem_id for c in chains})} problems -> {out / 'pairs.jsonl'}")
 
 
@@ -210,6 +245,8 @@ def evaluate(
     server_tools: Annotated[bool, typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt).")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
+    timeout: ServerTimeout = 120.0,
+    retries: ServerRetries = 5,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
     seed: Annotated[int, typer.Option(help="Seeds the problems and the sampling.")] = 0,
@@ -220,29 +257,31 @@ def evaluate(
 ) -> None:
     """Run the agent on problems of a task and score the chains; writes chains.jsonl and summary.json."""
     from fcdistill.agent import AgentConfig
-    from fcdistill.agent.protocols import PROTOCOLS
-    from fcdistill.backends import make_backend
+    from fcdistill.backends import BackendError, make_backend
     from fcdistill.evaluation.display import chain_panel, summary_table
     from fcdistill.evaluation.run import run_evaluation
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
     out = out or _default_out("eval", task, model)
-    if protocol not in PROTOCOLS:
-        fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
+    _check_protocol(protocol)
     _check_fresh(out)
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
-        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools, log=console.print)
+        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools,
+                                timeout=timeout, retries=retries, log=console.print)
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
     config = AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
     console.print(f"Running {model} ({backend}) on {n} {task} problems, protocol {protocol}, n_max {n_max}")
-    with Progress(TextColumn("chains finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-        progress = bar.add_task("chains", total=len(problems))
-        chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(progress, completed=done))
+    try:
+        with Progress(TextColumn("chains finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            progress = bar.add_task("chains", total=len(problems))
+            chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(progress, completed=done))
+    except BackendError as exc:
+        fail(f"{exc}. Nothing was written to {out}.", code=1)
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
         console.print(chain_panel(chain))
     console.print(summary_table(summary, f"{model} on {task} ({split}, n={n}, n_max={n_max})"))
@@ -280,6 +319,7 @@ def train_student(
 
     flags = {"model": model, "method": method, "loss": loss, "nll_weight": nll_weight, "beta": beta, "learning_rate": learning_rate,
              "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "max_length": max_length, "max_pairs": max_pairs}
+    _check_writable(out)
     try:
         settings = load_yaml_model(config, TrainConfig, overrides={k: v for k, v in flags.items() if v is not None})
         summary = train(pairs, out, settings, resume=resume, log=console.print)
@@ -340,6 +380,7 @@ def run_pipeline(
     """The whole pipeline: teacher chains -> pairs -> DPO -> evaluation of base vs trained -> report."""
     from pydantic import ValidationError
 
+    from fcdistill.backends import BackendError
     from fcdistill.chains.jsonl import RecordFileError
     from fcdistill.evaluation.compare import Comparison, Evaluation
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
@@ -355,12 +396,15 @@ def run_pipeline(
     except ValueError as exc:
         fail(str(exc))
     out = out or Path("runs") / settings.name
+    _check_writable(out)
     started = time.perf_counter()
     try:
         results = Pipeline(settings, out, console).run()
         report = write_outputs(results, out, settings.evaluation.show_chains)
     except (RecordFileError, ModelNotInstalled, ValueError, OSError) as exc:
         fail(str(exc))
+    except BackendError as exc:
+        fail(f"{exc}. Finished stages and chains are kept in {out}; re-run the same command to resume.", code=1)
     console.rule("summary")
     console.print(evaluations_table([Evaluation(**e) for e in results["evaluations"]], "Held-out evaluation"))
     comparisons = [Comparison(**c) for c in results["comparisons"]]

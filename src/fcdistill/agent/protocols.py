@@ -16,11 +16,13 @@ from typing import Any, Protocol
 
 from fcdistill.backends.base import Completion
 from fcdistill.chains.records import Message
-from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call
+from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call, valid_text
 
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+# No `\s*` next to a lazy or optional part: on long runs of whitespace that backtracks quadratically.
+_FENCE_OPEN = re.compile(r"^```[a-zA-Z]*")
 _LABEL = re.compile(r"^(call|action|function call)\s*:\s*", re.IGNORECASE)
-_TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_NAMELESS = {"name": "", "arguments": "{}"}
 
 
 class CallProtocol(Protocol):
@@ -42,7 +44,7 @@ class TextProtocol:
         return {"role": "assistant", "content": completion.text.strip()}
 
     def parse(self, completion: Completion) -> Call:
-        text = _FENCE.sub("", completion.text.strip()).strip()
+        text = _FENCE_OPEN.sub("", completion.text.strip()).removesuffix("```").strip()
         text = _LABEL.sub("", text)
         try:
             return parse_call(text)
@@ -71,7 +73,7 @@ class JsonProtocol:
     name = "json"
 
     def assistant_message(self, completion: Completion, step: int) -> Message:
-        calls = completion.tool_calls if completion.tool_calls else _hermes_calls(completion.text)
+        calls = _tool_calls(completion)
         message: Message = {"role": "assistant", "content": _strip_tool_calls(completion.text) or None}
         if calls:
             message["tool_calls"] = [
@@ -83,7 +85,7 @@ class JsonProtocol:
         return message
 
     def parse(self, completion: Completion) -> Call:
-        calls = completion.tool_calls if completion.tool_calls else _hermes_calls(completion.text)
+        calls = _tool_calls(completion)
         if not calls:
             raise CallError(
                 'No tool call found. Call exactly one function: <tool_call>{"name": "...", "arguments": {...}}</tool_call>'
@@ -103,6 +105,8 @@ class JsonProtocol:
                 raise CallError(f"{name}: arguments are not valid JSON") from None
         if not isinstance(raw, dict):
             raise CallError(f"{name}: arguments must be a JSON object of name: value pairs")
+        if not valid_text(raw):
+            raise CallError(f"{name}: arguments contain a lone surrogate such as \\ud800; write plain text")
         return Call(name=name, kwargs=raw)
 
     def result_message(self, assistant: Message, text: str, ok: bool) -> Message:
@@ -112,16 +116,24 @@ class JsonProtocol:
         return {"role": "user", "content": f"Error: {text}"}
 
 
+def _tool_calls(completion: Completion) -> list[dict[str, Any]]:
+    """Native tool calls, else the Hermes blocks in the text. A call holding text that is not
+    valid Unicode (a lone surrogate, decoded from a JSON escape) could not be stored in a
+    chain, so it is kept as a call without a name."""
+    calls = completion.tool_calls if completion.tool_calls else _hermes_calls(completion.text)
+    return [call if valid_text(call["function"]) else {**call, "function": dict(_NAMELESS)} for call in calls]
+
+
 def _hermes_calls(text: str) -> list[dict[str, Any]]:
     """`<tool_call>{"name": ..., "arguments": ...}</tool_call>` blocks as OpenAI tool_calls."""
     calls = []
     for block in _TOOL_CALL.findall(text[: 4 * MAX_CALL_CHARS]):
         try:
             data = json.loads(block)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer over Python's digit limit
             data = None
         if not isinstance(data, dict):
-            calls.append({"function": {"name": "", "arguments": "{}"}})
+            calls.append({"function": dict(_NAMELESS)})
             continue
         arguments = data.get("arguments", data.get("parameters", {}))
         calls.append(
@@ -142,7 +154,7 @@ def _strip_tool_calls(text: str) -> str:
 def _json_or_text(raw: str) -> Any:
     try:
         return json.loads(raw or "{}")
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return raw
 
 

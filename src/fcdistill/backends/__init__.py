@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from fcdistill.backends.base import Backend, Completion
+from fcdistill.backends.base import Backend, BackendError, Completion
 
 BACKENDS = ("local", "server")
 
 
-def make_backend(kind: str, model: str, *, base_url: str | None = None, batch_size: int = 16, concurrency: int = 8, server_tools: bool = True, log=print) -> Backend:
+def make_backend(
+    kind: str,
+    model: str,
+    *,
+    base_url: str | None = None,
+    batch_size: int = 16,
+    concurrency: int = 8,
+    server_tools: bool = True,
+    timeout: float = 120.0,
+    retries: int = 5,
+    log=print,
+) -> Backend:
     """Build a backend by name; imports the heavy parts only when needed."""
     if kind == "local":
         from fcdistill.backends.local import LocalBackend
@@ -18,8 +29,8 @@ def make_backend(kind: str, model: str, *, base_url: str | None = None, batch_si
             raise ValueError("the server backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
         from fcdistill.backends.server import ServerBackend
 
-        return ServerBackend(model, base_url, concurrency=concurrency, native_tools=server_tools)
+        return ServerBackend(model, base_url, concurrency=concurrency, native_tools=server_tools, timeout=timeout, max_retries=retries)
     raise ValueError(f"unknown backend '{kind}'; choose one of: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Backend", "Completion", "make_backend"]
+__all__ = ["BACKENDS", "Backend", "BackendError", "Completion", "make_backend"]

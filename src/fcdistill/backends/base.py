@@ -19,6 +19,14 @@ class Completion:
     error: str | None = None
 
 
+class BackendError(RuntimeError):
+    """The backend cannot answer at all (a server down after its retries); the message names it.
+
+    A failure of one request that retrying cannot fix (e.g. a prompt over the server's
+    context) is not raised: it becomes that chain's `Completion.error`.
+    """
+
+
 class Backend(Protocol):
     """Generates the next assistant turn for each conversation.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()
@@ -15,6 +15,23 @@ from fcdistill.backends.prefix_cache import PrefixCache
 from fcdistill.backends.render import Renderer
 from fcdistill.chains.records import Message, Sampling
 from fcdistill.models import resolve
+
+
+class RowSampler(LogitsProcessor):
+    """Samples each row with its own seeded generator, then leaves only that token for
+    `generate`'s greedy pick: a chain's tokens depend on its seed, not on which chains
+    share its batch (so an interrupted run resumes to the same samples)."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, device: str) -> None:
+        self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+        self.warpers = [TemperatureLogitsWarper(temperature), *([TopPLogitsWarper(top_p)] if top_p < 1.0 else [])]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for warper in self.warpers:
+            scores = warper(input_ids, scores)
+        probs = scores.float().softmax(-1)
+        chosen = torch.cat([torch.multinomial(row, 1, generator=g) for row, g in zip(probs, self.generators)])
+        return torch.full_like(scores, float("-inf")).scatter_(1, chosen[:, None], 0.0)
 
 
 class LocalBackend:
@@ -81,11 +98,9 @@ class LocalBackend:
             "attention_mask": torch.tensor(mask, device=self.device),
         }
         kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": cache}
-        if sampling.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            torch.manual_seed(hash(tuple(seeds)) % 2**31)
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if not sampling.greedy:
+            kwargs["logits_processor"] = LogitsProcessorList([RowSampler(seeds, sampling.temperature, sampling.top_p, self.device)])
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
         generated = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
-from fcdistill.backends.base import Completion
+from fcdistill.backends.base import BackendError, Completion
 from fcdistill.chains.records import Message, Sampling
+
+MAX_WAIT_S = 30.0
+
+
+class _Malformed(Exception):
+    """A 200 answer that is not a chat completion with a choice."""
 
 
 class ServerBackend:
@@ -17,9 +26,13 @@ class ServerBackend:
 
     `native_tools=False` is for servers whose chat template ignores `tools=` (llama.cpp's
     default): the agent then describes the tools in the prompt and reads `<tool_call>` text.
-    Each request is retried with exponential backoff by the OpenAI client (`max_retries`)
-    and bounded by `timeout` seconds; a request that still fails becomes a Completion with
-    `error` set, naming the server, and the other requests go on.
+    Each request is bounded by `timeout` seconds. A failure the server may get over (no
+    connection, time-out, 5xx, 408/409/429, a malformed answer) is retried `max_retries`
+    times, waiting `retry_wait` s, then twice that, and so on (at most 30 s): long enough
+    for a restarted server to come back. When the retries are spent, `BackendError` names
+    the server and the failure; chains already written are kept by the caller. A request
+    the server refuses outright (another 4xx, e.g. a prompt over its context) ends only
+    that chain, with `Completion.error` set.
     """
 
     def __init__(
@@ -30,18 +43,20 @@ class ServerBackend:
         api_key: str | None = None,
         concurrency: int = 8,
         timeout: float = 120.0,
-        max_retries: int = 3,
+        max_retries: int = 5,
+        retry_wait: float = 1.0,
         native_tools: bool = True,
     ) -> None:
         self.name = model
         self.native_tools = native_tools
         self.base_url = base_url
         self.concurrency = concurrency
+        self.max_retries, self.retry_wait = max_retries, retry_wait
         self.client = openai.OpenAI(
             base_url=base_url,
             api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
             timeout=timeout,
-            max_retries=max_retries,
+            max_retries=0,  # retried here, malformed answers included
         )
 
     def complete(
@@ -76,15 +91,14 @@ class ServerBackend:
         if stop:
             request["stop"] = stop
         try:
-            response = self.client.chat.completions.create(**request)
-            choice = response.choices[0]
-        except (openai.OpenAIError, IndexError, ValueError) as exc:
+            response = self._request(request)
+        except openai.APIStatusError as exc:
             return Completion(text="", error=f"server {self.base_url}: {type(exc).__name__}: {exc}"[:500])
-        message = choice.message
+        message = response.choices[0].message
         tool_calls = [
             {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
             for c in (message.tool_calls or [])
-            if getattr(c, "function", None) is not None
+            if isinstance(getattr(getattr(c, "function", None), "name", None), str)
         ]
         usage = response.usage
         return Completion(
@@ -92,4 +106,24 @@ class ServerBackend:
             tool_calls=tool_calls or None,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
+        )
+
+    def _request(self, request: dict[str, Any]) -> ChatCompletion:
+        """One chat completion, retried with backoff while the failure may pass."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = self.client.chat.completions.create(**request)
+                if not isinstance(response, ChatCompletion) or not response.choices or getattr(response.choices[0], "message", None) is None:
+                    raise _Malformed(f"not a chat completion with a message: {str(response)[:200]!r}")
+                return response
+            except openai.APIStatusError as exc:
+                if exc.status_code < 500 and exc.status_code not in (408, 409, 429):
+                    raise
+                failure: Exception = exc
+            except (openai.APIConnectionError, openai.APIResponseValidationError, json.JSONDecodeError, _Malformed) as exc:
+                failure = exc
+            if attempt < self.max_retries:
+                time.sleep(min(self.retry_wait * 2**attempt, MAX_WAIT_S))
+        raise BackendError(
+            f"server {self.base_url} failed {self.max_retries + 1} times in a row; last: {type(failure).__name__}: {failure}"[:600]
         )

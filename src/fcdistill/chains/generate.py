@@ -16,6 +16,7 @@ from typing import Any
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import Backend
+from fcdistill.chains.jsonl import read_jsonl, write_text_atomic
 from fcdistill.chains.records import Chain, Problem
 from fcdistill.tasks.base import Task
 
@@ -45,7 +46,7 @@ def load_done(path: Path) -> list[Chain]:
     if end < len(data):
         with open(path, "r+b") as f:
             f.truncate(end)
-    return [Chain.model_validate_json(line) for line in data[:end].splitlines() if line.strip()]
+    return read_jsonl(path, Chain)
 
 
 def append(path: Path, chains: Iterable[Chain]) -> None:
@@ -56,17 +57,31 @@ def append(path: Path, chains: Iterable[Chain]) -> None:
         os.fsync(out.fileno())
 
 
+def read_settings(out: Path) -> dict[str, Any]:
+    """A dataset's recorded settings ({} when it has none)."""
+    path = out / SETTINGS
+    if not path.exists():
+        return {}
+    try:
+        settings = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); restore it or start a new --out") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: expected a JSON object of settings, got {type(settings).__name__}")
+    return settings
+
+
 def check_settings(out: Path, settings: dict[str, Any]) -> None:
     """Record the settings of a new run; refuse to resume one made with other settings."""
     path = out / SETTINGS
     if path.exists():
-        before = json.loads(path.read_text())
+        before = read_settings(out)
         changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
         if changed:
             raise ValueError(f"{out} was generated with other settings ({', '.join(changed)}); use a new --out to start another dataset")
         return
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
 
 
 def generate(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.base import Backend
-from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.chains.jsonl import write_jsonl, write_text_atomic
 from fcdistill.chains.records import Chain, Problem
 from fcdistill.evaluation.summary import Summary, summarize
 from fcdistill.tasks.base import Task
@@ -30,5 +30,5 @@ def run_evaluation(
     summary = summarize(chains, time.perf_counter() - started)
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / CHAINS, chains)
-    (out / SUMMARY).write_text(summary.model_dump_json(indent=2) + "\n")
+    write_text_atomic(out / SUMMARY, summary.model_dump_json(indent=2) + "\n")
     return chains, summary

@@ -45,12 +45,34 @@ def _literal(node: ast.expr, where: str) -> Any:
         if isinstance(sub, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
             raise CallError(f"{where} is an expression; arguments must be literal values")
     try:
-        return ast.literal_eval(node)
+        value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise CallError(
             f"{where} is not a literal value; write the number or string itself "
             "(operators such as + or * are not evaluated, call a function instead)"
         ) from None
+    if not valid_text(value):
+        raise CallError(f"{where} contains a lone surrogate such as \\ud800; write plain text")
+    return value
+
+
+def valid_text(value: Any) -> bool:
+    """False if a string anywhere in `value` (items, dict keys) is not valid Unicode: a lone
+    surrogate such as '\\ud800', which an escape in a literal or in JSON can produce but no
+    JSON file or tokenizer takes."""
+    stack = [value]
+    while stack:  # no recursion: JSON arguments may nest deeply
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack += item
+    return True
 
 
 def parse_call(text: str) -> Call:

@@ -124,14 +124,35 @@ def prepare(name: str, log: Callable[[str], None] = print) -> Path:
     return target
 
 
+def _not_a_model(path: Path) -> str | None:
+    """Why transformers cannot load a model from `path`, or None."""
+    from transformers import CONFIG_MAPPING
+
+    if not path.is_dir():
+        return "is not a directory"
+    if not (path / "config.json").is_file():
+        return "has no config.json"
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"has a config.json that is not valid JSON ({exc})"
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type not in CONFIG_MAPPING:
+        return f"has a config.json without a model_type that transformers knows (got {model_type!r})"
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        return "has no weights (*.safetensors or *.bin)"
+    return None
+
+
 def resolve(model: str, log: Callable[[str], None] = print) -> str:
     """An embedded model name becomes its prepared directory; paths and hub ids pass through."""
     if model in EMBEDDED:
         return str(prepare(model, log))
     if Path(model).expanduser().exists():
         path = Path(model).expanduser()
-        if not (path / "config.json").is_file():
-            raise ValueError(f"model directory {path} has no config.json; it is not a Hugging Face model directory")
+        problem = _not_a_model(path)
+        if problem:
+            raise ValueError(f"model directory {path} {problem}; it is not a Hugging Face model directory")
         return str(path)
     if model.count("/") != 1 or model.startswith(("/", ".", "~")):
         raise ValueError(

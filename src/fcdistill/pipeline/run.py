@@ -27,7 +27,7 @@ from fcdistill.agent import AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.chains.generate import generate, load_done, parse_teacher
-from fcdistill.chains.jsonl import read_jsonl, write_jsonl
+from fcdistill.chains.jsonl import read_jsonl, write_jsonl, write_text_atomic
 from fcdistill.chains.records import Chain, Problem, Sampling
 from fcdistill.evaluation.compare import comparison, evaluation
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
@@ -75,7 +75,7 @@ class Pipeline:
         if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
             raise RunSetupError(f"{self.out} exists and is not a run directory of fcdistill (no {SETTINGS}); choose a new --out")
         self.out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=2) + "\n")
+        write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
 
     def backend(self, kind: str, model: str, base_url: str | None = None) -> Backend:
         key = (kind, model, base_url)
@@ -91,8 +91,11 @@ class Pipeline:
         return AgentConfig(n_max=n_max, max_invalid=a.max_invalid, protocol=a.protocol, worked_examples=a.worked_examples, sampling=sampling)
 
     def problems(self, spec: TaskSpec) -> tuple[Task, list[Problem], Task, list[Problem]]:
-        task = get_task(spec.name, **spec.options)
-        eval_task = get_task(spec.name, **{**spec.options, **spec.eval_options})
+        try:
+            task = get_task(spec.name, **spec.options)
+            eval_task = get_task(spec.name, **{**spec.options, **spec.eval_options})
+        except ValueError as exc:
+            raise RunSetupError(f"tasks: {spec.name}: options: {exc}") from None
         train_problems = task.problems(spec.train, split="train", seed=self.config.seed)
         eval_problems = eval_task.problems(spec.eval, split=spec.eval_split, seed=self.config.seed)
         assert_disjoint(train_problems, eval_problems)
@@ -137,7 +140,7 @@ class Pipeline:
         if not pairs:
             raise RunSetupError("no preference pairs: no problem has both a correct and an incorrect chain (add a teacher, raise k or the temperature)")
         write_jsonl(self.out / "pairs.jsonl", pairs)
-        (self.out / "README.md").write_text(dataset_card(chains, pairs, p.strategy, {"teachers": self.config.teacher.teachers}))
+        write_text_atomic(self.out / "README.md", dataset_card(chains, pairs, p.strategy, {"teachers": self.config.teacher.teachers}))
         self.console.print(f"{len(pairs)} pairs ({p.strategy}) from {len({x.problem_id for x in pairs})} problems")
 
     def models(self) -> list[dict[str, Any]]:
@@ -167,8 +170,8 @@ class Pipeline:
     # -- the whole run --------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self.check_settings()
         specs = [(spec, *self.problems(spec)) for spec in self.config.tasks]
+        self.check_settings()  # after the problems: bad task options or data files leave no run.json behind
         for _, task, train_problems, _, _ in specs:
             self.stage(f"teacher chains: {task.name}", self.chains_done(task, train_problems), lambda: self.chains(task, train_problems))
         self.stage("pairs", (self.out / "pairs.jsonl").is_file(), lambda: self.pairs([s[1] for s in specs]))
@@ -211,7 +214,7 @@ def write_outputs(results: dict[str, Any], out: Path, max_chains: int = 50) -> P
     from fcdistill.report.plots import accuracy_vs_size
 
     chains = results.pop("chains")
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
     accuracy_vs_size(results["evaluations"], results["models"], out / "accuracy_vs_size.png")
     if (out / "train" / "training.png").is_file():
         shutil.copyfile(out / "train" / "training.png", out / "training.png")

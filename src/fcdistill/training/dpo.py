@@ -17,6 +17,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
+from fcdistill.chains.jsonl import write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.training.config import TrainConfig
 from fcdistill.training.curves import plot_curves
@@ -74,7 +75,14 @@ def _check_settings(out: Path, config: TrainConfig, pairs: str, resume: bool) ->
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise TrainingSetupError(f"{out} already exists and is not an empty directory; choose a new --out, or --resume (nothing was overwritten)")
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=2))
+    write_text_atomic(path, json.dumps(settings, indent=2))
+
+
+def _last_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest complete checkpoint: the Trainer writes trainer_state.json last, so a
+    checkpoint cut short by a kill has none and is passed over."""
+    complete = [c for c in checkpoints.glob("checkpoint-*") if (c / "trainer_state.json").is_file()]
+    return max(complete, key=lambda c: int(c.name.split("-")[1]), default=None)
 
 
 def _save_model(trainer: FunctionCallDPOTrainer, tokenizer: Any, config: TrainConfig, out: Path) -> Path:
@@ -100,8 +108,11 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
         data = load_pairs(pairs, config.max_pairs)
         _check_settings(out, config, pairs, resume)
         # On disk in the run directory: the processes of a distributed run share its cache files.
-        if not (resume and (out / "data").is_dir()):
-            data.save_to_disk(out / "data")
+        # Staged and renamed, so a kill while saving leaves no half dataset to resume from.
+        if not (out / "data").is_dir():
+            shutil.rmtree(out / "data.partial", ignore_errors=True)
+            data.save_to_disk(out / "data.partial")
+            (out / "data.partial").rename(out / "data")
     args.distributed_state.wait_for_everyone()
     dataset = Dataset.load_from_disk(out / "data")
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -119,8 +130,8 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
         )
     start = time.perf_counter()
     trainer = FunctionCallDPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
-    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume and checkpoints else None)
+    last = _last_checkpoint(out / "checkpoints") if resume else None
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - start
     summary: dict[str, Any] = {}
     if trainer.is_world_process_zero():
@@ -141,7 +152,7 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
             "last": steps[-1] if steps else None,
             "history": history,
         }
-        (out / "log.json").write_text(json.dumps(summary, indent=2))
+        write_text_atomic(out / "log.json", json.dumps(summary, indent=2))
         plot_curves(history, out / "training.png", f"DPO of {config.model}")
     trainer.accelerator.wait_for_everyone()
     return summary
