@@ -18,11 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import LlamaServer, free_port
+from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import BackendError
 from fcdistill.backends.server import ServerBackend
 from fcdistill.chains.generate import CHAINS, generate, load_done
 from fcdistill.chains.records import Chain, Sampling
-from fcdistill.agent import AgentConfig
 from fcdistill.cli import app
 from fcdistill.tasks.arith import ArithTask
 
@@ -39,7 +39,7 @@ CONFIG = AgentConfig(n_max=3, sampling=Sampling(temperature=0.0))
 
 class FaultRelay:
     """Forwards requests to llama.cpp; the next requests get the faults queued in `plan`:
-    '500', 'malformed' (cut JSON), 'wrong' (JSON that is not a completion), 'slow' (answers
+    '500', '400', 'malformed' (cut JSON), 'wrong' (JSON that is not a completion), 'slow' (answers
     after the client's time-out) or 'drop' (closes the connection without answering); while
     `down()` is true every request gets a 503."""
 
@@ -60,6 +60,8 @@ class FaultRelay:
                 relay.served.append(fault)
                 if fault == "500":
                     self._send(500, b'{"error": {"message": "injected"}}')
+                elif fault == "400":
+                    self._send(400, b'{"error": {"message": "the prompt is over the context"}}')
                 elif fault == "down":
                     self._send(503, b'{"error": {"message": "down"}}')
                 elif fault == "malformed":
@@ -147,6 +149,20 @@ def test_transient_faults_are_retried_and_change_nothing(llama, reference, tmp_p
         relay.close()
     assert {"500", "malformed", "wrong", "drop", "slow"} <= set(relay.served)
     assert _by_key(chains) == reference
+
+
+def test_a_refused_request_ends_only_its_chain(llama):
+    """A 4xx is the request's fault, not the server's: no retry, that chain ends with the reason."""
+    relay = FaultRelay(llama.base_url)
+    relay.plan.append("400")
+    backend = ServerBackend("smollm2-135m", relay.base_url, concurrency=1, max_retries=3, retry_wait=0.05)
+    try:
+        chains = Agent(backend, TASK, CONFIG).run(PROBLEMS[:2])
+    finally:
+        relay.close()
+    assert relay.served[:2] == ["400", "ok"]
+    assert chains[0].stop_reason == "error" and "BadRequestError" in chains[0].error and "over the context" in chains[0].error
+    assert chains[1].stop_reason != "error"
 
 
 def test_server_killed_and_restarted_mid_run(tmp_path, reference, llama):
