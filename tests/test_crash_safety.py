@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from fcdistill.chains.generate import CHAINS, load_done
+from test_pipeline import TINY
 from fcdistill.chains.records import Chain
 
 pytestmark = pytest.mark.model
@@ -93,20 +94,13 @@ def test_generate_killed_20_times_resumes_to_the_uninterrupted_chains(tmp_path):
     assert _whole_records(out / CHAINS) == reference
 
 
-TINY = {
-    "name": "crash",
-    "tasks": [{"name": "arith", "train": 6, "eval": 4}],
-    "agent": {"worked_examples": 1, "n_max": 2},
-    "teacher": {"teachers": ["gold", "local:smollm2-135m"], "k": 1, "temperature": 0},
-    "pairs": {"strategy": "step"},
-    "training": {"max_steps": 3, "batch_size": 2, "learning_rate": 1e-5, "save_steps": 1},
-    "evaluation": {"n_max": [2]},
-}
+CRASH = {**TINY, "name": "crash", "agent": {**TINY["agent"], "n_max": 2}, "training": {**TINY["training"], "max_steps": 3},
+         "evaluation": {"n_max": [2]}}
 
 
 def test_run_killed_at_random_moments_resumes_to_the_same_result(tmp_path):
     config = tmp_path / "crash.yaml"
-    config.write_text(yaml.safe_dump(TINY))
+    config.write_text(yaml.safe_dump(CRASH))
     duration = _finish(["run", str(config), "--out", str(tmp_path / "reference")])
     out = tmp_path / "killed"
     moments = _kill_at_random(["run", str(config), "--out", str(out)], 6, (2.0, duration / 2), random.Random(1))

@@ -156,7 +156,7 @@ def generate_chains(
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
     from fcdistill.agent import AgentConfig
     from fcdistill.backends import BackendError, make_backend
-    from fcdistill.chains.generate import CHAINS, SETTINGS, generate, load_done, parse_teacher
+    from fcdistill.chains.generate import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
@@ -181,7 +181,7 @@ def generate_chains(
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     config = AgentConfig(n_max=n_max, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
-    total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * k for _, b in backends)
+    total = expected_chains(problems, [b is None for _, b in backends], k)
     started = time.perf_counter()
     try:
         with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:

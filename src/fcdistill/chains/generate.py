@@ -37,6 +37,13 @@ def parse_teacher(spec: str) -> tuple[str, str, str | None]:
     raise ValueError(f"teacher '{spec}' is not gold, local:MODEL or server:MODEL@URL")
 
 
+def expected_chains(problems: list[Problem], gold: Iterable[bool], k: int) -> int:
+    """How many chains a finished run holds: per teacher (`gold` says which are), one gold
+    chain per problem with a solution, or k chains per problem from a model."""
+    solved = sum(1 for p in problems if p.solution)
+    return sum(solved if is_gold else len(problems) * k for is_gold in gold)
+
+
 def load_done(path: Path) -> list[Chain]:
     """The complete chains already written; a torn last line (a killed write) is cut off."""
     if not path.exists():

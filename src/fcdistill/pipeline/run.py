@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fcdistill.agent import AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
-from fcdistill.chains.generate import generate, load_done, parse_teacher
+from fcdistill.chains.generate import expected_chains, generate, load_done, parse_teacher
 from fcdistill.chains.jsonl import read_jsonl, write_jsonl, write_text_atomic
 from fcdistill.chains.records import Chain, Problem, Sampling
 from fcdistill.evaluation.compare import comparison, evaluation
@@ -119,7 +119,7 @@ class Pipeline:
         for spec in t.teachers:
             kind, model, url = parse_teacher(spec)
             teachers.append((model, None if kind == "gold" else self.backend(kind, model, url)))
-        total = sum(len([p for p in problems if p.solution]) if b is None else len(problems) * t.k for _, b in teachers)
+        total = expected_chains(problems, [b is None for _, b in teachers], t.k)
         out = self.out / "chains" / task.name
         out.mkdir(parents=True, exist_ok=True)
         with _bar(self.console) as bar:
@@ -129,7 +129,7 @@ class Pipeline:
 
     def chains_done(self, task: Task, problems: list[Problem]) -> bool:
         t = self.config.teacher
-        expected = sum(len([p for p in problems if p.solution]) if parse_teacher(s)[0] == "gold" else len(problems) * t.k for s in t.teachers)
+        expected = expected_chains(problems, [parse_teacher(s)[0] == "gold" for s in t.teachers], t.k)
         return len(load_done(self.out / "chains" / task.name / "chains.jsonl")) >= expected
 
     def pairs(self, tasks: list[Task]) -> None:
