@@ -3,18 +3,11 @@ real OpenAI-compatible server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from fcdistill.agent.loop import AgentConfig
+from fcdistill.backends.llama_server import LlamaServer as _LlamaServer
+from fcdistill.backends.llama_server import free_port  # noqa: F401  (tests import it from here)
 from fcdistill.chains.records import Chain
 
 
@@ -25,53 +18,15 @@ def smollm2():
     return LocalBackend("smollm2-135m", batch_size=16)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LlamaServer:
-    """llama.cpp's server (llama-cpp-python) serving the embedded GGUF on a fixed port,
-    which a test may kill by PID and start again."""
-
-    def __init__(self, log: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.log = log
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.process: subprocess.Popen | None = None
+class LlamaServer(_LlamaServer):
+    """llama.cpp's server on 127.0.0.1 (fcdistill.backends.llama_server); a server that does not
+    start fails the test with the log's tail."""
 
     def start(self) -> LlamaServer:
-        from fcdistill.models.embedded import EMBEDDED, cache_dir
-
-        gguf = EMBEDDED["smollm2-135m"].locate(cache_dir())
-        with open(self.log, "a") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(self.port),
-                 "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.base_url}/models", timeout=2)
-                return self
-            except OSError:
-                if self.process.poll() is not None or time.time() > deadline:
-                    self.process.kill()
-                    pytest.fail(f"llama.cpp server did not start:\n{self.log.read_text()[-2000:]}")
-                time.sleep(0.2)
-
-    def kill(self) -> None:
-        """SIGKILL by PID: no shutdown, requests in flight are cut."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+        try:
+            return super().start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
 
 
 def assert_well_formed(chain: Chain, config: AgentConfig, registered: set[str]) -> None:

@@ -44,23 +44,27 @@ def test_batched_greedy_chains_equal_one_by_one(smollm2):
         assert (a.answer, a.stop_reason, a.correct) == (b.answer, b.stop_reason, b.correct)
 
 
-def test_prefix_cache_changes_nothing_but_speed(smollm2):
+def test_kv_cache_changes_nothing_but_speed(smollm2):
     from fcdistill.backends.local import LocalBackend
-    from fcdistill.backends.prefix_cache import PrefixCache
 
     task = ArithTask(difficulty=2)
     problems = task.problems(6, seed=13)
     config = AgentConfig(n_max=4)
-    uncached_backend = LocalBackend("smollm2-135m", prefix_cache=False)
-    uncached = Agent(uncached_backend, task, config).run(problems)
-    batched = Agent(smollm2, task, config).run(problems)
-    # One by one from a fresh cache: the first prompt is cached whole, later ones crop it.
-    uncached_backend.prefix_cache = PrefixCache(uncached_backend.model)
-    single = [Agent(uncached_backend, task, config).run([p])[0] for p in problems]
-    assert uncached_backend.prefix_cache.encoded_tokens > 0
-    for chains in (batched, single):
-        assert [c.messages for c in chains] == [c.messages for c in uncached]
-        assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]
+    backend = LocalBackend("smollm2-135m", kv_cache="off", batch_size=4)
+    uncached = Agent(backend, task, config).run(problems)
+    reused = {}
+    for mode in ("prefix", "steps"):
+        for batch in (4, 1):  # one by one, the first prompt is all there is to reuse
+            backend = LocalBackend("smollm2-135m", kv_cache=mode, batch_size=batch)
+            chains = Agent(backend, task, config).run(problems)
+            assert [c.messages for c in chains] == [c.messages for c in uncached], (mode, batch)
+            assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]
+            reused[mode, batch] = backend.kv_cache.reused_tokens
+    # Across steps, a chain's own earlier turns are reused too: well under half as much to encode.
+    prompt_tokens = sum(c.prompt_tokens for c in uncached)
+    assert 0 < reused["prefix", 4] < reused["steps", 4] <= prompt_tokens
+    assert prompt_tokens - reused["steps", 4] < (prompt_tokens - reused["prefix", 4]) / 2
+    assert reused["prefix", 1] > 0 and reused["steps", 1] > 0
 
 
 def test_sampling_is_seeded(smollm2):
@@ -97,7 +101,8 @@ def test_base_model_runs_through_plain_transcripts():
     task = ArithTask(difficulty=1)
     config = AgentConfig(n_max=3, max_invalid=1)
     chains = Agent(gemma, task, config).run(task.problems(4, seed=2))
-    gemma.prefix_cache = None
+    assert not gemma.kv_cache.enabled  # sliding-window layers: every prompt is encoded whole
+    gemma.kv_cache = None
     assert [c.messages for c in Agent(gemma, task, config).run(task.problems(4, seed=2))] == [c.messages for c in chains]
     for chain in chains:
         assert_well_formed(chain, config, {f.name for f in task.functions()})

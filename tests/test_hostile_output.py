@@ -529,6 +529,7 @@ class Scripted:
     """A backend that replies with given completions and serialises each request as a server would."""
 
     name = "scripted"
+    window = None
 
     def __init__(self, native_tools: bool) -> None:
         self.native_tools = native_tools

@@ -2,8 +2,9 @@
 until Answer, `n_max` steps, or the budget of invalid calls is spent. Gold solutions and
 worked examples are played through the very same path.
 
-All live chains advance together: each step is one `backend.complete` over every chain
-still running, so a local model batches them into one `generate` call.
+Running chains advance together: each step is one `backend.complete` over every chain
+still running, so a local model batches them into one `generate` call. The backend's
+`window` bounds how many run at once; a chain that ends makes room for the next.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +42,7 @@ class _Running:
     seed: int
     started: float
     sample: int = 0
+    step: int = 0
     calls: list[CallRecord] = field(default_factory=list)
     answer: str | None = None
     stop_reason: StopReason | None = None
@@ -105,21 +108,25 @@ class Agent:
         if self.backend is None:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
         chains = [self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)]
-        live = list(chains)
-        step = 0
-        while live:
-            step += 1
+        waiting = deque(chains)
+        live: list[_Running] = []
+        window = self.backend.window or len(chains)
+        while live or waiting:
+            while waiting and len(live) < window:
+                live.append(waiting.popleft())
+            for running in live:
+                running.step += 1
             completions = self.backend.complete(
                 [self._conversation(c.messages) for c in live],
                 self.config.sampling,
-                [c.seed + step for c in live],
+                [c.seed + c.step for c in live],
                 tools=self.tools if self.protocol.name == "json" and self.backend.native_tools else None,
             )
             for running, completion in zip(live, completions):
-                self._advance(running, completion, step, self.config.n_max)
+                self._advance(running, completion, running.step, self.config.n_max)
             live = [c for c in live if c.stop_reason is None]
             if on_step:
-                on_step(len(chains) - len(live), len(chains))
+                on_step(len(chains) - len(live) - len(waiting), len(chains))
         return [self._record(c, self.backend.name) for c in chains]
 
     def _conversation(self, messages: list[Message]) -> list[Message]:

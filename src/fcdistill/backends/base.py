@@ -32,10 +32,12 @@ class Backend(Protocol):
 
     `native_tools`: the backend passes `tools` to the model itself (server `tools=`, or a
     chat template that renders them); otherwise the agent describes the tools in the prompt.
+    `window`: how many chains the agent keeps running at once (None: all of them).
     """
 
     name: str
     native_tools: bool
+    window: int | None
 
     def complete(
         self,

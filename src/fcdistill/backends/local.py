@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
+from transformers import AutoModelForCausalLM, DynamicCache, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()
 
 from fcdistill.backends.base import Completion
-from fcdistill.backends.prefix_cache import PrefixCache
+from fcdistill.backends.kv_cache import KVCache
 from fcdistill.backends.render import Renderer
 from fcdistill.chains.records import Message, Sampling
 from fcdistill.models import resolve
@@ -44,9 +44,12 @@ class LocalBackend:
         batch_size: int = 16,
         device: str | None = None,
         dtype: torch.dtype = torch.float32,
-        prefix_cache: bool = True,
+        kv_cache: str = "steps",
         log: Any = print,
     ) -> None:
+        """`kv_cache`: "steps" reuses each chain's KV from step to step and the shared prompt
+        prefix across chains, "prefix" only the shared prefix, "off" encodes every prompt whole.
+        The agent keeps `batch_size` chains live (`window`), so the cache holds that many."""
         self.name = model
         self.path = resolve(model, log)
         self.batch_size = batch_size
@@ -58,7 +61,13 @@ class LocalBackend:
         self.renderer = Renderer(self.tokenizer)
         self.chat = self.renderer.chat
         self.native_tools = self.renderer.native_tools
-        self.prefix_cache = PrefixCache(self.model) if prefix_cache else None
+        if kv_cache not in ("steps", "prefix", "off"):
+            raise ValueError(f"kv_cache must be steps, prefix or off, not {kv_cache!r}")
+        self.kv_cache = KVCache(self.model, across_steps=kv_cache == "steps") if kv_cache != "off" else None
+
+    @property
+    def window(self) -> int:
+        return self.batch_size
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> str:
         return self.renderer.render(messages, tools)
@@ -72,6 +81,8 @@ class LocalBackend:
         stop: list[str] | None = None,
     ) -> list[Completion]:
         prompts = [self.render(messages, tools) for messages in conversations]
+        if self.kv_cache:
+            self.kv_cache.new_round()
         # Similar lengths share a batch: less padding, and the order does not change results.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[Completion | None] = [None] * len(prompts)
@@ -86,24 +97,32 @@ class LocalBackend:
     def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
         stop = [*(stop or []), *self.renderer.stop]
         ids = self.tokenizer(prompts, add_special_tokens=self.renderer.add_special_tokens)["input_ids"]
-        shared, cache = self.prefix_cache.take(ids) if self.prefix_cache else (0, None)
-        # Layout per row: shared prefix (cached), padding, the row's own suffix. Positions come
-        # from the attention mask, so the padding in the middle changes nothing.
-        width = max(len(row) for row in ids) - shared
+        reused, cache, taken = self.kv_cache.take(ids) if self.kv_cache else ([0] * len(ids), None, [])
+        # Row layout: empty slots, the row's cached tokens, padding, the row's tokens to encode.
+        # Positions come from the attention mask, so the gaps change nothing.
+        cached = max(reused)
+        width = max(len(row) - n for row, n in zip(ids, reused))
         pad = self.tokenizer.pad_token_id
-        input_ids = [row[:shared] + [pad] * (width - len(row) + shared) + row[shared:] for row in ids]
-        mask = [[1] * shared + [0] * (width - len(row) + shared) + [1] * (len(row) - shared) for row in ids]
+        input_ids, mask = [], []
+        for row, n in zip(ids, reused):
+            gap, rest = cached - n, width - (len(row) - n)
+            input_ids.append([pad] * gap + row[:n] + [pad] * rest + row[n:])
+            mask.append([0] * gap + [1] * n + [0] * rest + [1] * (len(row) - n))
         enc = {
             "input_ids": torch.tensor(input_ids, device=self.device),
             "attention_mask": torch.tensor(mask, device=self.device),
         }
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": cache}
+        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": cache,
+                                  "return_dict_in_generate": True}
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if not sampling.greedy:
             kwargs["logits_processor"] = LogitsProcessorList([RowSampler(seeds, sampling.temperature, sampling.top_p, self.device)])
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
-        generated = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
+        out = self.model.generate(**enc, **kwargs)
+        generated = out.sequences[:, enc["input_ids"].shape[1] :]
+        if self.kv_cache:
+            self._store(ids, enc["attention_mask"], generated, out.past_key_values, taken)
         completions = []
         specials = set(self.tokenizer.all_special_ids)
         for row, mask in zip(generated.tolist(), enc["attention_mask"]):
@@ -117,3 +136,11 @@ class LocalBackend:
                 text = text.split(s, 1)[0]
             completions.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(kept)))
         return completions
+
+    def _store(self, ids: list[list[int]], mask: torch.Tensor, generated: torch.Tensor, cache: DynamicCache, taken: list[int]) -> None:
+        """Each row's real tokens — the prompt's, then the reply's fed back — become its cache entry."""
+        fed = cache.get_seq_length() - mask.shape[1]  # the last generated token was never fed back
+        tail = torch.arange(mask.shape[1], mask.shape[1] + fed, device=mask.device)
+        columns = [torch.cat([row.nonzero().squeeze(1), tail]) for row in mask]
+        rows = [row + gen[:fed] for row, gen in zip(ids, generated.tolist())]
+        self.kv_cache.store(rows, cache, columns, taken)

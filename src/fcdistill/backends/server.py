@@ -35,6 +35,8 @@ class ServerBackend:
     that chain, with `Completion.error` set.
     """
 
+    window = None  # every chain runs at once; `concurrency` bounds the requests in flight
+
     def __init__(
         self,
         model: str,

@@ -1,0 +1,134 @@
+"""Encode each token once: reuse the KV cache across chains and across steps.
+
+A step's prompt is the previous step's prompt plus the model's reply, the function's
+result and the next turn's header; and every chain starts with the same system prompt,
+function descriptions and worked examples. Without reuse each step re-encodes all of it,
+and on a CPU that prefill dominates the time.
+
+Entries are token ids with the KV of those tokens (one row). For each prompt the entry
+sharing its longest token prefix is taken, so only the rest is encoded. After a step,
+each row's tokens (prompt and reply) become an entry, which the chain's next prompt
+extends; the entries it was built from are dropped. Entries nobody took for a whole round
+(chains that ended) go at the next round. When a batch's prompts share a prefix no entry
+covers (the first step), that prefix is encoded once and shared.
+
+Matching is on token ids, so a prompt's cached part is exactly what encoding it whole
+would have seen. Models whose cache is not plain per-token KV (sliding-window or
+recurrent layers) encode every prompt whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import DynamicCache, PreTrainedModel
+from transformers.cache_utils import DynamicLayer
+
+MIN_TOKENS = 32  # a shorter shared prefix is not worth a separate forward pass
+
+
+@dataclass
+class Entry:
+    ids: np.ndarray
+    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [heads, tokens, dim]
+    round: int
+
+
+def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return int(differ[0]) if len(differ) else n
+
+
+class KVCache:
+    def __init__(self, model: PreTrainedModel, *, across_steps: bool = True) -> None:
+        """`across_steps=False` keeps only the shared prefix (each step re-encodes the chain's own turns)."""
+        self.model = model
+        self.across_steps = across_steps
+        self.entries: list[Entry] = []
+        self.round = 0
+        self.enabled = True
+        self.encoded_tokens = 0  # tokens encoded for shared prefixes
+        self.reused_tokens = 0  # prompt tokens taken from the cache instead of encoded
+
+    def new_round(self) -> None:
+        """One call of the agent's step: entries no prompt took in the last round are dropped."""
+        self.round += 1
+        self.entries = [e for e in self.entries if e.round >= self.round - 1]
+
+    def take(self, prompts: list[list[int]]) -> tuple[list[int], DynamicCache | None, list[int]]:
+        """For each prompt, how many of its leading tokens the returned cache covers (at least
+        one token is left to encode); the cache's row r holds `max(reused) - reused[r]` empty
+        slots, then those tokens' KV. Also returns which entries were taken."""
+        if not self.enabled:
+            return [0] * len(prompts), None, []
+        rows = [np.asarray(p, dtype=np.int64) for p in prompts]
+        shared = min(len(r) for r in rows) - 1
+        for r in rows[1:]:
+            shared = min(shared, common_prefix(rows[0], r))
+        matches = [self._best(r) for r in rows]
+        # Encode the batch's common prefix once when that saves more than it costs; with the
+        # cache kept only for prefixes, a prompt alone is kept whole when nothing matched it.
+        gain = sum(shared - n for _, n in matches if n < shared)
+        alone = not self.across_steps and all(n < MIN_TOKENS for _, n in matches)
+        if shared >= MIN_TOKENS and (gain > shared or alone):
+            self._encode(rows[0][:shared])
+            if not self.enabled:
+                return [0] * len(prompts), None, []
+            matches = [self._best(r) for r in rows]
+        reused = [n if n >= MIN_TOKENS else 0 for _, n in matches]
+        if not any(reused):
+            return reused, None, []
+        width = max(reused)
+        layers = []
+        for layer in range(len(self.entries[0].layers)):
+            kv = []
+            for part in (0, 1):
+                rows_kv = []
+                for (index, _), n in zip(matches, reused):
+                    tensor = self.entries[index].layers[layer][part][:, :n]
+                    if n < width:
+                        tensor = torch.cat([tensor.new_zeros(tensor.shape[0], width - n, tensor.shape[2]), tensor], dim=1)
+                    rows_kv.append(tensor)
+                kv.append(torch.stack(rows_kv))
+            layers.append(tuple(kv))
+        self.reused_tokens += sum(reused)
+        taken = sorted({index for (index, _), n in zip(matches, reused) if n})
+        for index in taken:
+            self.entries[index].round = self.round
+        return reused, DynamicCache(ddp_cache_data=layers), taken
+
+    def store(self, ids: list[list[int]], cache: DynamicCache, columns: list[torch.Tensor], taken: list[int]) -> None:
+        """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `cache`; they become
+        entries, replacing the entries the batch was built from."""
+        if not self.enabled or not self.across_steps:
+            return
+        if not all(type(layer) is DynamicLayer for layer in cache.layers):
+            self.enabled, self.entries = False, []
+            return
+        new = []
+        for r, (row_ids, cols) in enumerate(zip(ids, columns)):
+            layers = [(layer.keys[r][:, cols], layer.values[r][:, cols]) for layer in cache.layers]
+            new.append(Entry(np.asarray(row_ids, dtype=np.int64), layers, self.round))
+        self.entries = [e for i, e in enumerate(self.entries) if i not in set(taken)] + new
+
+    def _best(self, row: np.ndarray) -> tuple[int, int]:
+        """The entry sharing the longest prefix with `row` and that length (at most len(row) - 1)."""
+        best = (0, 0)
+        for index, entry in enumerate(self.entries):
+            n = min(common_prefix(entry.ids, row), len(row) - 1)
+            if n > best[1]:
+                best = (index, n)
+        return best
+
+    @torch.inference_mode()
+    def _encode(self, ids: np.ndarray) -> None:
+        out = self.model(input_ids=torch.tensor(ids[None], device=self.model.device), use_cache=True)
+        cache = out.past_key_values
+        if not isinstance(cache, DynamicCache) or not all(type(layer) is DynamicLayer for layer in cache.layers):
+            self.enabled, self.entries = False, []  # e.g. sliding-window or recurrent layers
+            return
+        self.entries.append(Entry(ids, [(layer.keys[0], layer.values[0]) for layer in cache.layers], self.round))
+        self.encoded_tokens += len(ids)
