@@ -27,6 +27,49 @@ from transformers import DynamicCache, PreTrainedModel
 from transformers.cache_utils import DynamicLayer
 
 MIN_TOKENS = 32  # a shorter shared prefix is not worth a separate forward pass
+ROOM = 256  # tokens of headroom a layer gains when it grows
+
+
+class GrowingLayer(DynamicLayer):
+    """A DynamicLayer that writes new tokens into spare room instead of concatenating: the
+    plain layer copies the whole batch's cache at every generated token, which at batch 16
+    costs about as much as the model's own forward pass on a CPU."""
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        length, new = self.get_seq_length(), key_states.shape[-2]
+        buffers = getattr(self, "_buffers", None)
+        # Another method (crop, batch_select_indices, ...) may have replaced the views with tensors of its own.
+        if buffers is None or length and (self.keys.data_ptr() != buffers[0].data_ptr() or buffers[0].shape[0] != key_states.shape[0]) \
+                or length + new > buffers[0].shape[-2]:
+            shape = (*key_states.shape[:-2], length + new + ROOM, key_states.shape[-1])
+            buffers = (key_states.new_empty(shape), value_states.new_empty(shape))
+            if length:
+                buffers[0][..., :length, :] = self.keys
+                buffers[1][..., :length, :] = self.values
+            self._buffers = buffers
+        buffers[0][..., length : length + new, :] = key_states
+        buffers[1][..., length : length + new, :] = value_states
+        self.keys, self.values = buffers[0][..., : length + new, :], buffers[1][..., : length + new, :]
+        return self.keys, self.values
+
+
+def growing_cache(layers: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> DynamicCache:
+    """A DynamicCache of GrowingLayers, filled with `layers` (keys, values) if given."""
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = GrowingLayer
+    for index, (keys, values) in enumerate(layers or []):
+        cache.update(keys, values, index)
+    return cache
+
+
+def plain_kv(model: PreTrainedModel) -> bool:
+    """Whether every layer of the model caches plain per-token KV (no sliding window, no recurrence)."""
+    try:
+        return all(type(layer) is DynamicLayer for layer in DynamicCache(config=model.config).layers)
+    except Exception:  # a config DynamicCache cannot describe
+        return False
 
 
 @dataclass
@@ -49,7 +92,7 @@ class KVCache:
         self.across_steps = across_steps
         self.entries: list[Entry] = []
         self.round = 0
-        self.enabled = True
+        self.enabled = plain_kv(model)
         self.encoded_tokens = 0  # tokens encoded for shared prefixes
         self.reused_tokens = 0  # prompt tokens taken from the cache instead of encoded
 
@@ -75,12 +118,10 @@ class KVCache:
         alone = not self.across_steps and all(n < MIN_TOKENS for _, n in matches)
         if shared >= MIN_TOKENS and (gain > shared or alone):
             self._encode(rows[0][:shared])
-            if not self.enabled:
-                return [0] * len(prompts), None, []
             matches = [self._best(r) for r in rows]
         reused = [n if n >= MIN_TOKENS else 0 for _, n in matches]
         if not any(reused):
-            return reused, None, []
+            return reused, growing_cache(), []
         width = max(reused)
         layers = []
         for layer in range(len(self.entries[0].layers)):
@@ -98,15 +139,12 @@ class KVCache:
         taken = sorted({index for (index, _), n in zip(matches, reused) if n})
         for index in taken:
             self.entries[index].round = self.round
-        return reused, DynamicCache(ddp_cache_data=layers), taken
+        return reused, growing_cache(layers), taken
 
     def store(self, ids: list[list[int]], cache: DynamicCache, columns: list[torch.Tensor], taken: list[int]) -> None:
         """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `cache`; they become
         entries, replacing the entries the batch was built from."""
         if not self.enabled or not self.across_steps:
-            return
-        if not all(type(layer) is DynamicLayer for layer in cache.layers):
-            self.enabled, self.entries = False, []
             return
         new = []
         for r, (row_ids, cols) in enumerate(zip(ids, columns)):
@@ -125,10 +163,6 @@ class KVCache:
 
     @torch.inference_mode()
     def _encode(self, ids: np.ndarray) -> None:
-        out = self.model(input_ids=torch.tensor(ids[None], device=self.model.device), use_cache=True)
-        cache = out.past_key_values
-        if not isinstance(cache, DynamicCache) or not all(type(layer) is DynamicLayer for layer in cache.layers):
-            self.enabled, self.entries = False, []  # e.g. sliding-window or recurrent layers
-            return
+        cache = self.model(input_ids=torch.tensor(ids[None], device=self.model.device), use_cache=True).past_key_values
         self.entries.append(Entry(ids, [(layer.keys[0], layer.values[0]) for layer in cache.layers], self.round))
         self.encoded_tokens += len(ids)
