@@ -61,6 +61,8 @@ def main() -> None:
     config = AgentConfig(n_max=args.n_max)
     agent = Agent(backend, task, config)
     agent.run(problems[:2])  # warm-up
+    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(setup_line(args.model, args.n, args.n_max), flush=True)
 
     rows: dict[str, tuple[list[Chain], float]] = {}
     settings = [(1, "off"), (1, "prefix"), *((b, "steps") for b in sorted({1, *args.batches}))]
@@ -69,12 +71,13 @@ def main() -> None:
         backend.kv_cache = KVCache(backend.model, across_steps=cache == "steps") if cache != "off" else None
         started = time.perf_counter()
         chains = agent.run(problems)
-        rows[f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]] = (chains, time.perf_counter() - started)
+        label = f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
+        rows[label] = (chains, time.perf_counter() - started)
+        print(rate_line(label, len(chains), sum(c.completion_tokens for c in chains), rows[label][1]), flush=True)
     reference = rows["agent, batch 1, no KV cache"][0]
     plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, config.sampling.max_new_tokens)
 
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
-    print(setup_line(args.model, args.n, args.n_max))
+    print("all together:")
     print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
     for label, (chains, seconds) in rows.items():
         tokens = sum(c.completion_tokens for c in chains)
