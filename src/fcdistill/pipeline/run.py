@@ -176,9 +176,9 @@ class Pipeline:
             self.stage(f"teacher chains: {task.name}", self.chains_done(task, train_problems), lambda: self.chains(task, train_problems))
         self.stage("pairs", (self.out / "pairs.jsonl").is_file(), lambda: self.pairs([s[1] for s in specs]))
         train_dir = self.out / "train"
+        self.backends.clear()  # the teacher's memory back before training (`train` returns it to the system)
         self.stage("training", (train_dir / "model" / "config.json").is_file() and (train_dir / "log.json").is_file(),
                    lambda: train(str(self.out / "pairs.jsonl"), train_dir, self.config.training, resume=train_dir.exists(), log=self.console.print))
-        self.backends.clear()  # the teacher's memory back before evaluation
         models = self.models()
         for model in models:
             for _, _, _, eval_task, eval_problems in specs:

@@ -4,6 +4,9 @@ training log as JSON and as a plot. Runs unchanged under `accelerate launch`."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import resource
 import shutil
@@ -78,6 +81,16 @@ def _check_settings(out: Path, config: TrainConfig, pairs: str, resume: bool) ->
     write_text_atomic(path, json.dumps(settings, indent=2))
 
 
+def release_free_memory() -> None:
+    """Give memory the process no longer uses back to the system before training: glibc keeps
+    freed heap memory (an earlier stage's model and caches) counted in the resident set."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:
+        trim(0)
+
+
 def _last_checkpoint(checkpoints: Path) -> Path | None:
     """The newest complete checkpoint: the Trainer writes trainer_state.json last, so a
     checkpoint cut short by a kill has none and is passed over."""
@@ -102,6 +115,7 @@ def _save_model(trainer: FunctionCallDPOTrainer, tokenizer: Any, config: TrainCo
 
 def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train, save, and return the training summary (also written to `out/log.json`)."""
+    release_free_memory()
     args = dpo_config(config, out / "checkpoints")
     path = resolve(config.model, log)
     if args.process_index == 0:

@@ -1,11 +1,13 @@
-"""TRL's DPOTrainer with function results left out of the log-probabilities, and the
-batch's common prefix computed once.
+"""TRL's DPOTrainer with function results left out of the log-probabilities, and what the
+sequences of a batch share computed once.
 
 `_prepare_dataset` tokenizes pairs through the same renderer the agent generates with
 (`sequences.encode_pair`, which also marks the model's own tokens), and the collator
 multiplies TRL's completion mask by that mark: every loss, the reference log-probabilities
 (precomputed or not) and the logged rewards see the model's words only. The policy and
-reference forwards go through `shared_prefix.SharedPrefixModel`. TRL's loss code is unchanged.
+reference forwards go through `shared_prefix.SharedPrefixModel` (the batch's common prefix
+and each pair's shared prompt computed once, the LM head only where a token is scored).
+TRL's loss code is unchanged.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ class ModelTokenCollator(DataCollatorForPreference):
 
 
 class FunctionCallDPOTrainer(DPOTrainer):
-    """`share_prefix`: compute the prefix all sequences of a batch share once (see
-    `shared_prefix`); off under gradient checkpointing (no cache) and with several processes."""
+    """`share_prefix`: compute what the sequences of a batch share once (see `shared_prefix`);
+    off under gradient checkpointing (no cache) and with several processes."""
 
     def __init__(self, model: Any, args: Any, train_dataset: Dataset, processing_class: Any, share_prefix: bool = True, **kwargs: Any) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
