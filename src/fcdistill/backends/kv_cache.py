@@ -93,7 +93,6 @@ class KVCache:
         self.entries: list[Entry] = []
         self.round = 0
         self.enabled = plain_kv(model)
-        self.encoded_tokens = 0  # tokens encoded for shared prefixes
         self.reused_tokens = 0  # prompt tokens taken from the cache instead of encoded
 
     def new_round(self) -> None:
@@ -165,4 +164,3 @@ class KVCache:
     def _encode(self, ids: np.ndarray) -> None:
         cache = self.model(input_ids=torch.tensor(ids[None], device=self.model.device), use_cache=True).past_key_values
         self.entries.append(Entry(ids, [(layer.keys[0], layer.values[0]) for layer in cache.layers], self.round))
-        self.encoded_tokens += len(ids)
