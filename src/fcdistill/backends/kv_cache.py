@@ -54,13 +54,20 @@ class GrowingLayer(DynamicLayer):
         self.keys, self.values = buffers[0][..., : length + new, :], buffers[1][..., : length + new, :]
         return self.keys, self.values
 
+    @classmethod
+    def holding(cls, keys: torch.Tensor, values: torch.Tensor, length: int) -> GrowingLayer:
+        """A layer whose buffers are `keys`/`values`, their first `length` tokens filled."""
+        layer = cls()
+        layer.lazy_initialization(keys, values)
+        layer._buffers = (keys, values)
+        layer.keys, layer.values = keys[..., :length, :], values[..., :length, :]
+        return layer
 
-def growing_cache(layers: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> DynamicCache:
-    """A DynamicCache of GrowingLayers, filled with `layers` (keys, values) if given."""
+
+def growing_cache() -> DynamicCache:
+    """An empty DynamicCache whose layers are GrowingLayers."""
     cache = DynamicCache()
     cache.layer_class_to_replicate = GrowingLayer
-    for index, (keys, values) in enumerate(layers or []):
-        cache.update(keys, values, index)
     return cache
 
 
@@ -121,24 +128,23 @@ class KVCache:
         reused = [n if n >= MIN_TOKENS else 0 for _, n in matches]
         if not any(reused):
             return reused, growing_cache(), []
+        # Each row's KV is copied once, straight into the buffers generation then grows into.
         width = max(reused)
-        layers = []
-        for layer in range(len(self.entries[0].layers)):
-            kv = []
+        cache = growing_cache()
+        for layer, like in enumerate(self.entries[0].layers):
+            buffers = []
             for part in (0, 1):
-                rows_kv = []
-                for (index, _), n in zip(matches, reused):
-                    tensor = self.entries[index].layers[layer][part][:, :n]
-                    if n < width:
-                        tensor = torch.cat([tensor.new_zeros(tensor.shape[0], width - n, tensor.shape[2]), tensor], dim=1)
-                    rows_kv.append(tensor)
-                kv.append(torch.stack(rows_kv))
-            layers.append(tuple(kv))
+                heads, _, dim = like[part].shape
+                buffer = like[part].new_zeros(len(rows), heads, width + ROOM, dim)
+                for r, ((index, _), n) in enumerate(zip(matches, reused)):
+                    buffer[r, :, width - n : width] = self.entries[index].layers[layer][part][:, :n]
+                buffers.append(buffer)
+            cache.layers.append(GrowingLayer.holding(*buffers, width))
         self.reused_tokens += sum(reused)
         taken = sorted({index for (index, _), n in zip(matches, reused) if n})
         for index in taken:
             self.entries[index].round = self.round
-        return reused, growing_cache(layers), taken
+        return reused, cache, taken
 
     def store(self, ids: list[list[int]], cache: DynamicCache, columns: list[torch.Tensor], taken: list[int]) -> None:
         """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `cache`; they become
@@ -149,7 +155,8 @@ class KVCache:
         for r, (row_ids, cols) in enumerate(zip(ids, columns)):
             layers = [(layer.keys[r][:, cols], layer.values[r][:, cols]) for layer in cache.layers]
             new.append(Entry(np.asarray(row_ids, dtype=np.int64), layers, self.round))
-        self.entries = [e for i, e in enumerate(self.entries) if i not in set(taken)] + new
+        dropped = set(taken)
+        self.entries = [e for i, e in enumerate(self.entries) if i not in dropped] + new
 
     def _best(self, row: np.ndarray) -> tuple[int, int]:
         """The entry sharing the longest prefix with `row` and that length (at most len(row) - 1)."""
