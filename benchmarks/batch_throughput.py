@@ -6,13 +6,16 @@ chains and steps, the default), and at batch 1 with only the shared prompt prefi
 with no cache at all; the plain loop then generates every step of the batch-1
 chains again, one prompt at a time, with nothing but the tokenizer and `model.generate`
 (same stop strings, same token limit). Every setting must give identical chains.
-Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--model smollm2-135m]
+With --repeats N each agent setting runs N times, the settings interleaved within each
+repeat (this machine's speed drifts by ~10 % over minutes); times are medians.
+Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1] [--model smollm2-135m]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 
 import torch
@@ -53,6 +56,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--n-max", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each agent setting; times are medians")
     parser.add_argument("--model", default="smollm2-135m")
     args = parser.parse_args()
 
@@ -64,20 +68,22 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(setup_line(args.model, args.n, args.n_max), flush=True)
 
-    rows: dict[str, tuple[list[Chain], float]] = {}
+    runs: dict[str, list[tuple[list[Chain], float]]] = {}
     settings = [(1, "off"), (1, "prefix"), *((b, "steps") for b in sorted({1, *args.batches}))]
-    for batch, cache in settings:
-        backend.batch_size = batch
-        backend.kv_cache = KVCache(backend.model, across_steps=cache == "steps") if cache != "off" else None
-        started = time.perf_counter()
-        chains = agent.run(problems)
-        label = f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
-        rows[label] = (chains, time.perf_counter() - started)
-        print(rate_line(label, len(chains), sum(c.completion_tokens for c in chains), rows[label][1]), flush=True)
+    for repeat in range(args.repeats):
+        for batch, cache in settings:
+            backend.batch_size = batch
+            backend.kv_cache = KVCache(backend.model, across_steps=cache == "steps") if cache != "off" else None
+            started = time.perf_counter()
+            chains = agent.run(problems)
+            label = f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
+            runs.setdefault(label, []).append((chains, time.perf_counter() - started))
+            print(rate_line(label, len(chains), sum(c.completion_tokens for c in chains), runs[label][-1][1]), flush=True)
+    rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
     reference = rows["agent, batch 1, no KV cache"][0]
     plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, config.sampling.max_new_tokens)
 
-    print("all together:")
+    print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
     print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
     for label, (chains, seconds) in rows.items():
         tokens = sum(c.completion_tokens for c in chains)
@@ -86,7 +92,7 @@ def main() -> None:
     for label, (_, seconds) in rows.items():
         if "cache" not in label and label != "agent, batch 1":
             print(f"speed-up {label} vs agent, batch 1: {batch1 / seconds:.2f}x")
-    same = same_chains([reference, *(chains for chains, _ in rows.values())])
+    same = same_chains([reference, *(chains for done in runs.values() for chains, _ in done)])
     replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length:] if m["role"] == "assistant"]
     print(f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: "
           f"{[t.strip() for t in plain_texts] == [t.strip() for t in replayed]}")

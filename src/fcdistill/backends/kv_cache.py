@@ -12,6 +12,10 @@ extends; the entries it was built from are dropped. Entries nobody took for a wh
 (chains that ended) go at the next round. When a batch's prompts share a prefix no entry
 covers (the first step), that prefix is encoded once and shared.
 
+The tokens every row of a batch starts with are held once, not once per row: entries built
+from them keep only their own tokens' KV after that shared entry, and the batch's cache
+gives them to `shared_prefix_attention`, which reads them once per layer for all rows.
+
 Matching is on token ids, so a prompt's cached part is exactly what encoding it whole
 would have seen. Models whose cache is not plain per-token KV (sliding-window or
 recurrent layers) encode every prompt whole.
@@ -19,12 +23,14 @@ recurrent layers) encode every prompt whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from transformers import DynamicCache, PreTrainedModel
 from transformers.cache_utils import DynamicLayer
+
+from fcdistill.backends import shared_prefix
 
 MIN_TOKENS = 32  # a shorter shared prefix is not worth a separate forward pass
 ROOM = 256  # tokens of headroom a layer gains when it grows
@@ -33,12 +39,24 @@ ROOM = 256  # tokens of headroom a layer gains when it grows
 class GrowingLayer(DynamicLayer):
     """A DynamicLayer that writes new tokens into spare room instead of concatenating: the
     plain layer copies the whole batch's cache at every generated token, which at batch 16
-    costs about as much as the model's own forward pass on a CPU."""
+    costs about as much as the model's own forward pass on a CPU.
+
+    With `prefix` (keys, values [kv_heads, shared, dim]) the layer holds only each row's own
+    tokens, which follow those shared ones: the returned keys carry the prefix for
+    `shared_prefix_attention`, and lengths count it."""
+
+    prefix: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def own_length(self) -> int:
+        return super().get_seq_length()
+
+    def get_seq_length(self) -> int:
+        return self.own_length() + (self.prefix[0].shape[1] if self.prefix is not None else 0)
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
-        length, new = self.get_seq_length(), key_states.shape[-2]
+        length, new = self.own_length(), key_states.shape[-2]
         buffers = getattr(self, "_buffers", None)
         # Another method (crop, batch_select_indices, ...) may have replaced the views with tensors of its own.
         if buffers is None or length and (self.keys.data_ptr() != buffers[0].data_ptr() or buffers[0].shape[0] != key_states.shape[0]) \
@@ -52,15 +70,19 @@ class GrowingLayer(DynamicLayer):
         buffers[0][..., length : length + new, :] = key_states
         buffers[1][..., length : length + new, :] = value_states
         self.keys, self.values = buffers[0][..., : length + new, :], buffers[1][..., : length + new, :]
+        if self.prefix is not None:
+            self.keys.shared_prefix = self.prefix
         return self.keys, self.values
 
     @classmethod
-    def holding(cls, keys: torch.Tensor, values: torch.Tensor, length: int) -> GrowingLayer:
-        """A layer whose buffers are `keys`/`values`, their first `length` tokens filled."""
+    def holding(cls, keys: torch.Tensor, values: torch.Tensor, length: int,
+                prefix: tuple[torch.Tensor, torch.Tensor] | None = None) -> GrowingLayer:
+        """A layer whose buffers are `keys`/`values`, their first `length` tokens filled, after `prefix`."""
         layer = cls()
         layer.lazy_initialization(keys, values)
         layer._buffers = (keys, values)
         layer.keys, layer.values = keys[..., :length, :], values[..., :length, :]
+        layer.prefix = prefix
         return layer
 
 
@@ -81,9 +103,40 @@ def plain_kv(model: PreTrainedModel) -> bool:
 
 @dataclass
 class Entry:
+    """Token ids and their KV: `layers` (per layer: keys, values [heads, tokens, dim]) holds
+    the tokens after `prefix`, an entry shared with other entries (or all of them, without)."""
+
     ids: np.ndarray
-    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [heads, tokens, dim]
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
     round: int
+    prefix: Entry | None = None
+
+    @property
+    def start(self) -> int:
+        return len(self.prefix.ids) if self.prefix else 0
+
+    def kv(self, layer: int, part: int, begin: int, end: int) -> torch.Tensor:
+        """The keys (part 0) or values (1) of tokens begin..end: a view where one segment holds them."""
+        if begin >= self.start:
+            return self.layers[layer][part][:, begin - self.start : end - self.start]
+        head = self.prefix.kv(layer, part, begin, min(end, self.start))
+        return head if end <= self.start else torch.cat([head, self.layers[layer][part][:, : end - self.start]], dim=1)
+
+
+@dataclass
+class Reuse:
+    """What `KVCache.take` found for a batch (see there): `prefix` is the entry whose KV the
+    cache shares, `taken` the entries the rows were built from."""
+
+    reused: list[int]
+    shared: int = 0
+    cache: DynamicCache | None = None
+    prefix: Entry | None = None
+    taken: list[int] = field(default_factory=list)
+
+    @classmethod
+    def nothing(cls, rows: int) -> Reuse:
+        return cls([0] * rows)
 
 
 def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
@@ -94,12 +147,15 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 
 class KVCache:
     def __init__(self, model: PreTrainedModel, *, across_steps: bool = True) -> None:
-        """`across_steps=False` keeps only the shared prefix (each step re-encodes the chain's own turns)."""
+        """`across_steps=False` keeps only the shared prefix (each step re-encodes the chain's own turns).
+        The model's attention becomes `shared_prefix_attention`, the same as SDPA where nothing is shared."""
         self.model = model
         self.across_steps = across_steps
         self.entries: list[Entry] = []
         self.round = 0
-        self.enabled = plain_kv(model)
+        self.enabled = plain_kv(model) and model.config._attn_implementation in ("sdpa", shared_prefix.NAME)
+        if self.enabled:
+            model.set_attn_implementation(shared_prefix.NAME)
         self.reused_tokens = 0  # prompt tokens taken from the cache instead of encoded
 
     def new_round(self) -> None:
@@ -107,29 +163,34 @@ class KVCache:
         self.round += 1
         self.entries = [e for e in self.entries if e.round >= self.round - 1]
 
-    def take(self, prompts: list[list[int]]) -> tuple[list[int], DynamicCache | None, list[int]]:
+    def take(self, prompts: list[list[int]]) -> Reuse:
         """For each prompt, how many of its leading tokens the returned cache covers (at least
-        one token is left to encode); the cache's row r holds `max(reused) - reused[r]` empty
-        slots, then those tokens' KV. Also returns which entries were taken."""
+        one token is left to encode). The first `shared` of them, common to all rows, are the
+        cache's shared prefix; row r's other cached tokens follow in its own part, after
+        `max(reused) - reused[r]` empty slots."""
         if not self.enabled:
-            return [0] * len(prompts), None, []
+            return Reuse.nothing(len(prompts))
         rows = [np.asarray(p, dtype=np.int64) for p in prompts]
-        shared = min(len(r) for r in rows) - 1
+        common = min(len(r) for r in rows) - 1
         for r in rows[1:]:
-            shared = min(shared, common_prefix(rows[0], r))
+            common = min(common, common_prefix(rows[0], r))
         matches = [self._best(r) for r in rows]
         # Encode the batch's common prefix once when that saves more than it costs; with the
         # cache kept only for prefixes, a prompt alone is kept whole when nothing matched it.
-        gain = sum(shared - n for _, n in matches if n < shared)
+        gain = sum(common - n for _, n in matches if n < common)
         alone = not self.across_steps and all(n < MIN_TOKENS for _, n in matches)
-        if shared >= MIN_TOKENS and (gain > shared or alone):
-            self._encode(rows[0][:shared])
+        if common >= MIN_TOKENS and (gain > common or alone):
+            self._encode(rows[0][:common])
             matches = [self._best(r) for r in rows]
         reused = [n if n >= MIN_TOKENS else 0 for _, n in matches]
         if not any(reused):
-            return reused, growing_cache(), []
-        # Each row's KV is copied once, straight into the buffers generation then grows into.
-        width = max(reused)
+            return Reuse(reused, cache=growing_cache())
+        # A batch of one has nothing to share: its cached tokens are all its own.
+        shared = min(*reused, common) if len(rows) > 1 else 0
+        shared = shared if shared >= MIN_TOKENS else 0
+        prefix = self._prefix(self.entries[matches[0][0]], shared) if shared else None
+        # Each row's own cached KV is copied once, straight into the buffers generation then grows into.
+        width = max(reused) - shared
         cache = growing_cache()
         for layer, like in enumerate(self.entries[0].layers):
             buffers = []
@@ -137,26 +198,38 @@ class KVCache:
                 heads, _, dim = like[part].shape
                 buffer = like[part].new_zeros(len(rows), heads, width + ROOM, dim)
                 for r, ((index, _), n) in enumerate(zip(matches, reused)):
-                    buffer[r, :, width - n : width] = self.entries[index].layers[layer][part][:, :n]
+                    if n > shared:
+                        buffer[r, :, width - (n - shared) : width] = self.entries[index].kv(layer, part, shared, n)
                 buffers.append(buffer)
-            cache.layers.append(GrowingLayer.holding(*buffers, width))
+            cache.layers.append(GrowingLayer.holding(*buffers, width, prefix and prefix.layers[layer]))
         self.reused_tokens += sum(reused)
         taken = sorted({index for (index, _), n in zip(matches, reused) if n})
         for index in taken:
             self.entries[index].round = self.round
-        return reused, cache, taken
+        return Reuse(reused, shared, cache, prefix, taken)
 
-    def store(self, ids: list[list[int]], cache: DynamicCache, columns: list[torch.Tensor], taken: list[int]) -> None:
-        """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `cache`; they become
-        entries, replacing the entries the batch was built from."""
+    def store(self, ids: list[list[int]], reuse: Reuse, columns: list[torch.Tensor]) -> None:
+        """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `reuse.cache` (the
+        shared prefix's first); they become entries, replacing the entries the batch was built from."""
         if not self.enabled or not self.across_steps:
             return
         new = []
         for r, (row_ids, cols) in enumerate(zip(ids, columns)):
-            layers = [(layer.keys[r][:, cols], layer.values[r][:, cols]) for layer in cache.layers]
-            new.append(Entry(np.asarray(row_ids, dtype=np.int64), layers, self.round))
-        dropped = set(taken)
+            own = cols[reuse.shared :] - reuse.shared
+            layers = [(layer.keys[r][:, own], layer.values[r][:, own]) for layer in reuse.cache.layers]
+            new.append(Entry(np.asarray(row_ids, dtype=np.int64), layers, self.round, reuse.prefix))
+        dropped = set(reuse.taken)
         self.entries = [e for i, e in enumerate(self.entries) if i not in dropped] + new
+
+    def _prefix(self, entry: Entry, length: int) -> Entry:
+        """`entry`'s first `length` tokens as an entry of their own: the entry's prefix itself
+        where it is exactly that, so a batch of chains keeps sharing one."""
+        while entry.prefix and entry.start >= length:
+            if entry.start == length:
+                return entry.prefix
+            entry = entry.prefix
+        layers = [(entry.kv(layer, 0, 0, length), entry.kv(layer, 1, 0, length)) for layer in range(len(entry.layers))]
+        return Entry(entry.ids[:length], layers, self.round)
 
     def _best(self, row: np.ndarray) -> tuple[int, int]:
         """The entry sharing the longest prefix with `row` and that length (at most len(row) - 1)."""

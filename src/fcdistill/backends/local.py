@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, DynamicCache, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()
 
 from fcdistill.backends.base import Completion
-from fcdistill.backends.kv_cache import KVCache
+from fcdistill.backends.kv_cache import KVCache, Reuse
 from fcdistill.backends.render import Renderer
 from fcdistill.chains.records import Message, Sampling
 from fcdistill.models import resolve
@@ -97,22 +97,22 @@ class LocalBackend:
     def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
         stop = [*(stop or []), *self.renderer.stop]
         ids = self.tokenizer(prompts, add_special_tokens=self.renderer.add_special_tokens)["input_ids"]
-        reused, cache, taken = self.kv_cache.take(ids) if self.kv_cache else ([0] * len(ids), None, [])
-        # Row layout: empty slots, the row's cached tokens, padding, the row's tokens to encode.
-        # Positions come from the attention mask, so the gaps change nothing.
-        cached = max(reused)
-        width = max(len(row) - n for row, n in zip(ids, reused))
+        reuse = self.kv_cache.take(ids) if self.kv_cache else Reuse.nothing(len(ids))
+        # Row layout: the tokens shared by every row, then empty slots, the row's other cached
+        # tokens, padding, the row's tokens to encode. Positions come from the attention mask.
+        shared, cached = reuse.shared, max(reuse.reused)
+        width = max(len(row) - n for row, n in zip(ids, reuse.reused))
         pad = self.tokenizer.pad_token_id
         input_ids, mask = [], []
-        for row, n in zip(ids, reused):
+        for row, n in zip(ids, reuse.reused):
             gap, rest = cached - n, width - (len(row) - n)
-            input_ids.append([pad] * gap + row[:n] + [pad] * rest + row[n:])
-            mask.append([0] * gap + [1] * n + [0] * rest + [1] * (len(row) - n))
+            input_ids.append(row[:shared] + [pad] * gap + row[shared:n] + [pad] * rest + row[n:])
+            mask.append([1] * shared + [0] * gap + [1] * (n - shared) + [0] * rest + [1] * (len(row) - n))
         enc = {
             "input_ids": torch.tensor(input_ids, device=self.device),
             "attention_mask": torch.tensor(mask, device=self.device),
         }
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": cache,
+        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": reuse.cache,
                                   "return_dict_in_generate": True}
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if not sampling.greedy:
@@ -121,8 +121,8 @@ class LocalBackend:
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
         out = self.model.generate(**enc, **kwargs)
         generated = out.sequences[:, enc["input_ids"].shape[1] :]
-        if self.kv_cache:
-            self._store(ids, enc["attention_mask"], generated, out.past_key_values, taken)
+        if reuse.cache is not None:
+            self._store(ids, enc["attention_mask"], generated, reuse)
         completions = []
         specials = set(self.tokenizer.all_special_ids)
         for row, mask in zip(generated.tolist(), enc["attention_mask"]):
@@ -137,10 +137,10 @@ class LocalBackend:
             completions.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(kept)))
         return completions
 
-    def _store(self, ids: list[list[int]], mask: torch.Tensor, generated: torch.Tensor, cache: DynamicCache, taken: list[int]) -> None:
+    def _store(self, ids: list[list[int]], mask: torch.Tensor, generated: torch.Tensor, reuse: Reuse) -> None:
         """Each row's real tokens — the prompt's, then the reply's fed back — become its cache entry."""
-        fed = cache.get_seq_length() - mask.shape[1]  # the last generated token was never fed back
+        fed = reuse.cache.get_seq_length() - mask.shape[1]  # the last generated token was never fed back
         tail = torch.arange(mask.shape[1], mask.shape[1] + fed, device=mask.device)
         columns = [torch.cat([row.nonzero().squeeze(1), tail]) for row in mask]
         rows = [row + gen[:fed] for row, gen in zip(ids, generated.tolist())]
-        self.kv_cache.store(rows, cache, columns, taken)
+        self.kv_cache.store(rows, reuse, columns)
