@@ -129,10 +129,14 @@ class Reuse:
     cache shares, `taken` the entries the rows were built from."""
 
     reused: list[int]
-    shared: int = 0
     cache: DynamicCache | None = None
     prefix: Entry | None = None
     taken: list[int] = field(default_factory=list)
+
+    @property
+    def shared(self) -> int:
+        """Leading tokens of every row held once, as the cache's shared prefix."""
+        return len(self.prefix.ids) if self.prefix else 0
 
     @classmethod
     def nothing(cls, rows: int) -> Reuse:
@@ -146,11 +150,14 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 
 
 class KVCache:
-    def __init__(self, model: PreTrainedModel, *, across_steps: bool = True) -> None:
+    def __init__(self, model: PreTrainedModel, *, across_steps: bool = True, share_prefix: bool = True) -> None:
         """`across_steps=False` keeps only the shared prefix (each step re-encodes the chain's own turns).
-        The model's attention becomes `shared_prefix_attention`, the same as SDPA where nothing is shared."""
+        `share_prefix=False` gives every row its own copy of the tokens all rows start with
+        (for comparison); otherwise the model's attention becomes `shared_prefix_attention`,
+        the same as SDPA where nothing is shared."""
         self.model = model
         self.across_steps = across_steps
+        self.share_prefix = share_prefix
         self.entries: list[Entry] = []
         self.round = 0
         self.enabled = plain_kv(model) and model.config._attn_implementation in ("sdpa", shared_prefix.NAME)
@@ -186,7 +193,7 @@ class KVCache:
         if not any(reused):
             return Reuse(reused, cache=growing_cache())
         # A batch of one has nothing to share: its cached tokens are all its own.
-        shared = min(*reused, common) if len(rows) > 1 else 0
+        shared = min(*reused, common) if len(rows) > 1 and self.share_prefix else 0
         shared = shared if shared >= MIN_TOKENS else 0
         prefix = self._prefix(self.entries[matches[0][0]], shared) if shared else None
         # Each row's own cached KV is copied once, straight into the buffers generation then grows into.
@@ -206,7 +213,7 @@ class KVCache:
         taken = sorted({index for (index, _), n in zip(matches, reused) if n})
         for index in taken:
             self.entries[index].round = self.round
-        return Reuse(reused, shared, cache, prefix, taken)
+        return Reuse(reused, cache, prefix, taken)
 
     def store(self, ids: list[list[int]], reuse: Reuse, columns: list[torch.Tensor]) -> None:
         """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `reuse.cache` (the
