@@ -24,7 +24,7 @@ from common import arith_problems, rate_line, same_chains, setup_line
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.local import LocalBackend
 from fcdistill.backends.kv_cache import KVCache
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 
 
 def plain_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: int) -> tuple[float, int, list[str]]:

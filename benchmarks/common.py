@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 from fcdistill.tasks.arith import ArithTask
 
 DIFFICULTY = 2

@@ -32,7 +32,7 @@ from common import arith_problems, rate_line, same_chains, setup_line
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.llama_server import LlamaServer
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 
 
 def main() -> None:

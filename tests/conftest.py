@@ -8,7 +8,7 @@ import pytest
 from fcdistill.agent.loop import AgentConfig
 from fcdistill.backends.llama_server import LlamaServer as _LlamaServer
 from fcdistill.backends.llama_server import free_port  # noqa: F401  (tests import it from here)
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 
 
 @pytest.fixture(scope="session")

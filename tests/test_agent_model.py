@@ -6,7 +6,7 @@ import pytest
 
 from conftest import assert_well_formed
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 from fcdistill.tasks.arith import ArithTask
 
 pytestmark = pytest.mark.model
@@ -67,8 +67,28 @@ def test_kv_cache_changes_nothing_but_speed(smollm2):
     assert reused["prefix", 1] > 0 and reused["steps", 1] > 0
 
 
+def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
+    """The continuous batch (rows leave when their reply is done, others join) against
+    `model.generate` in lockstep batches: the same greedy and the same sampled chains, with
+    chains of different lengths so that rows join and leave at different steps."""
+    from fcdistill.backends.local import LocalBackend
+    from fcdistill.records import Sampling
+    from fcdistill.tasks.fol_gen import FolGenTask
+
+    lockstep = LocalBackend("smollm2-135m", kv_cache="prefix", batch_size=3)
+    continuous = LocalBackend("smollm2-135m", batch_size=3)
+    assert continuous.engine is not None and lockstep.engine is None
+    for task, sampling in [(ArithTask(difficulty=2), Sampling()), (FolGenTask(depth=1, distractors=1), Sampling(temperature=0.9, seed=2))]:
+        problems = task.problems(5, seed=21)
+        config = AgentConfig(n_max=3, worked_examples=1, sampling=sampling)
+        a, b = (Agent(backend, task, config).run(problems, samples=2) for backend in (lockstep, continuous))
+        assert [c.messages for c in a] == [c.messages for c in b]
+        assert [(c.prompt_tokens, c.completion_tokens) for c in a] == [(c.prompt_tokens, c.completion_tokens) for c in b]
+        assert len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1  # rows did leave at different times
+
+
 def test_sampling_is_seeded(smollm2):
-    from fcdistill.chains.records import Sampling
+    from fcdistill.records import Sampling
 
     task = ArithTask(difficulty=2)
     problems = task.problems(3, seed=5)
@@ -82,7 +102,7 @@ def test_sampling_is_seeded(smollm2):
 def test_a_sampled_chain_does_not_depend_on_its_batch(smollm2):
     """Each row samples from its own seeded generator: the chains a resumed run makes in
     other batches are the ones the uninterrupted run made."""
-    from fcdistill.chains.records import Sampling
+    from fcdistill.records import Sampling
 
     task = ArithTask(difficulty=2)
     problems = task.problems(5, seed=7)

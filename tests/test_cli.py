@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fcdistill.chains.jsonl import RecordFileError, read_jsonl
-from fcdistill.chains.records import Chain
+from fcdistill.files import RecordFileError, read_jsonl
+from fcdistill.records import Chain
 from fcdistill.cli import app
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.files import write_jsonl
 from fcdistill.cli import app
 from fcdistill.evaluation.compare import comparison, evaluation, truncate
 from fcdistill.evaluation.stats import paired_test, wilson_interval

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fcdistill.chains.generate import CHAINS, load_done
+from fcdistill.teachers import CHAINS, load_done
 from test_pipeline import TINY
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 
 pytestmark = pytest.mark.model
 
@@ -107,10 +107,11 @@ def test_run_killed_at_random_moments_resumes_to_the_same_result(tmp_path):
     _finish(["run", str(config), "--out", str(out)])
 
     reference, resumed = tmp_path / "reference", out
-    assert _whole_records(resumed / "chains" / "arith" / CHAINS) == _whole_records(reference / "chains" / "arith" / CHAINS), moments
-    assert (resumed / "pairs.jsonl").read_text() == (reference / "pairs.jsonl").read_text()
-    log = json.loads((resumed / "train" / "log.json").read_text())
-    assert log["steps"] == 3 and (resumed / "train" / "model" / "config.json").is_file()
+    chains = Path("round-1") / "chains" / "arith" / CHAINS
+    assert _whole_records(resumed / chains) == _whole_records(reference / chains), moments
+    assert (resumed / "round-1" / "pairs.jsonl").read_text() == (reference / "round-1" / "pairs.jsonl").read_text()
+    log = json.loads((resumed / "round-1" / "train" / "log.json").read_text())
+    assert log["steps"] == 3 and (resumed / "round-1" / "train" / "model" / "config.json").is_file()
     base = [json.loads(line)["answer"] for line in (resumed / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()]
     assert base == [json.loads(line)["answer"] for line in (reference / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()]
     results = json.loads((resumed / "results.json").read_text())

@@ -16,6 +16,7 @@ from fcdistill.tasks.fol_gen import FolGenTask
 def test_seeded_and_prefix_stable():
     task = FolGenTask(depth=3)
     assert task.problems(12, seed=1) == FolGenTask(depth=3).problems(12, seed=1)
+    assert [p.meta["depth"] for p in task.problems(30, seed=1)].count(1) >= 5  # depths 1..3 drawn
     assert task.problems(5, seed=1) == task.problems(12, seed=1)[:5]
     assert task.problems(5, seed=1) != task.problems(5, seed=2)
     assert task.problems(5) != FolGenTask(depth=2).problems(5)
@@ -38,10 +39,12 @@ def test_labels_are_balanced_and_are_the_provers_verdicts(depth):
     assert set(counts) == {"True", "False", "Uncertain"} and min(counts.values()) >= 15, counts
     for problem in problems:
         calls = [parse_call(c) for c in problem.solution]
-        premises = [parse_formula(c.kwargs["formula"]) for c in calls if c.name == "Premise"]
+        assert [c.name for c in calls] == ["Premises", "Check", "Answer"]  # three calls at any depth
+        premises = [parse_formula(f) for f in calls[0].kwargs["formulas"]]
         conclusion = parse_formula(calls[-2].kwargs["conclusion"])
         assert decide(premises, conclusion).label == problem.answer
-        assert len(premises) == problem.meta["premises"] >= depth + 1
+        assert len(premises) == problem.meta["premises"] >= problem.meta["depth"] + 1
+        assert 1 <= problem.meta["depth"] <= depth
         assert problem.question.count(".") >= len(premises)
         assert all("∀" not in c and "forall x (" in c for c in problem.solution if "->" in c)  # ASCII syntax
 
@@ -57,9 +60,17 @@ def test_gold_chains_replay_to_the_answer(protocol):
         assert_well_formed(chain, AgentConfig(n_max=chain.steps), {f.name for f in task.functions()})
 
 
-def test_deeper_problems_have_longer_chains():
-    shallow, deep = FolGenTask(depth=1).problems(30), FolGenTask(depth=5).problems(30)
-    assert sum(p.meta["premises"] for p in deep) > sum(p.meta["premises"] for p in shallow) + 3 * 30
+def test_deeper_problems_have_more_premises():
+    shallow, deep = FolGenTask(depth=1).problems(30), FolGenTask(depth=6).problems(30)
+    assert sum(p.meta["premises"] for p in deep) > sum(p.meta["premises"] for p in shallow) + 30
+
+
+def test_surface_forms_vary():
+    """The sentence forms of the real sets, written from our own templates."""
+    text = " ".join(p.question for p in FolGenTask(depth=3).problems(150, split="train"))
+    for form in ["If something is", "If someone", "then they", "things are", "All ", "Every ", "Each ", "No ",
+                 " is not ", " does not ", " likes ", "The ", " and "]:
+        assert form in text, form
 
 
 def test_bad_arguments():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.calls import parse_call
 from fcdistill.tasks.folio import NO_CONCLUSION_FOL, FolioTask, gold_chain, repair
 
@@ -75,14 +75,14 @@ def test_ascii_gold_chains_reach_the_same_verdicts(validation):
 
 def test_gold_chain_answers_the_provers_verdict():
     solution, meta = gold_chain(["∀x (Cat(x) → Animal(x))", "Cat(tom)"], "Animal(tom)")
-    assert solution == ["Premise(formula='∀x (Cat(x) → Animal(x))')", "Premise(formula='Cat(tom)')", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
+    assert solution == ["Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
     assert meta == {"prover": "True"}
     assert gold_chain(["Cat(tom)"], None) == (None, {"gold_error": NO_CONCLUSION_FOL})
     assert gold_chain(["Cat(tom) Dog(rex)"], "Cat(tom)")[1]["gold_error"] == "syntax"
     assert gold_chain(["Sees(ann, bob)"], "Sees(ann)")[1]["gold_error"] == "arity clash"
     assert gold_chain(["Cat(tom)", "¬Cat(tom)"], "Cat(tom)")[1]["gold_error"] == "inconsistent premises"
     solution, meta = gold_chain(["Cat(tom))", ""], "Cat(tom).")
-    assert solution is not None and solution[0] == "Premise(formula='Cat(tom)')"
+    assert solution is not None and solution[0] == "Premises(formulas=['Cat(tom)'])"
     assert meta["repairs"] == ["empty formula dropped", "unmatched ')' dropped", "trailing period dropped"]
 
 
@@ -133,7 +133,7 @@ def test_reads_folio_v2_records(tmp_path):
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     [problem] = FolioTask(str(path)).problems(5)
     assert problem.id == "folio-folio_v2_validation-0" and problem.answer == "True"
-    assert problem.solution == ["Premise(formula='∀x (Cat(x) → Animal(x))')", "Premise(formula='Cat(tom)')", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
+    assert problem.solution == ["Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
     assert "1. All cats are animals.\n2. Tom is a cat." in problem.question
     assert problem.meta["story_id"] == 7 and problem.meta["gold_proves_label"]
 

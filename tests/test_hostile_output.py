@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from fcdistill.agent.loop import Agent, AgentConfig
 from fcdistill.agent.protocols import JsonProtocol, TextProtocol
 from fcdistill.backends.base import Completion
-from fcdistill.chains.records import Chain, Message, Problem, Sampling
+from fcdistill.records import Chain, Message, Problem, Sampling
 from fcdistill.functions.calls import Call, CallError, parse_call
 from fcdistill.functions.fol.ast import Formula, depth, to_ascii, to_unicode
 from fcdistill.functions.fol.functions import MAX_PREMISES, fol_functions
@@ -326,7 +326,7 @@ PAYLOADS = [
     "Answer(answer={{}})", "Answer(answer='\\ud800')", "Answer(answer='\\udfff\\ud800')", "Answer(answer={'\\ud800': 1})",
     "Think(thought='\\udc80')", "Answer(answer='a' * 10**9)", "Answer(answer=9**9**9)", "Power(base=10, exponent=10**6)",
     "Answer(answer=Sum)", "type('X', (), {})()", "Answer(answer=__debug__)", "Answer(answer=NotImplemented)",
-    "Premise(formula=open('/etc/passwd').read())", "Check(conclusion=__import__('subprocess').run(['id']))",
+    "Premises(formulas=[open('/etc/passwd').read()])", "Check(conclusion=__import__('subprocess').run(['id']))",
     "Think(thought=\"'''\")", 'Answer(answer="""x""")', "Answer(answer=r'\\x')", "Answer(answer=u'x')",
     "Ｓｕｍ(a=1, b=2)", "Sum(ａ=1, b=2)", "Ѕum(a=1, b=2)", "Sum(a=１, b=2)", "Su\u200dm(a=1, b=2)", "Sum(a=1,\x00 b=2)",
     "\u202eSum(a=1, b=2)", "Sum\u202e(a=1, b=2)", "Sum(a='\u202e1', b=2)", "Sum(a=1, b=2)\u200b",
@@ -482,7 +482,7 @@ def _problem(task: str, solution: list[str]) -> Problem:
     return Problem(id="hostile", task=task, question="Hostile?", answer=ANSWERS[task], solution=solution)
 
 
-PREFIXES_OK = [[], [], ["Sum(a=1, b=2)"], ["Premise(formula='Cat(tom)')"], ["Think(thought='First the total.')"], ["Answer(answer=1)"]]
+PREFIXES_OK = [[], [], ["Sum(a=1, b=2)"], ["Premises(formulas=['Cat(tom)'])"], ["Think(thought='First the total.')"], ["Answer(answer=1)"]]
 
 
 @st.composite
@@ -806,7 +806,7 @@ fol_texts = st.one_of(
 
 
 def test_fol_parser_hostile():
-    """parse_formula on 10,000 hostile formulas; each then recorded with Premise."""
+    """parse_formula on 10,000 hostile formulas; each then recorded with Premises."""
     task = TASKS["folgen"]
     functions = [task.functions()]  # a fresh set once a premise is recorded
 
@@ -814,13 +814,13 @@ def test_fol_parser_hostile():
         formula = _outcome(lambda: parse_formula(text), FolSyntaxError)
         task.ran.clear()
         try:
-            result = functions[0].execute(Call("Premise", kwargs={"formula": text})).result
+            result = functions[0].execute(Call("Premises", kwargs={"formulas": [text]})).result
         except CallError as exc:
-            assert str(exc).startswith("Premise: ")
+            assert str(exc).startswith("Premises: ")
             assert formula is None or "predicate" in str(exc), str(exc)  # an arity clash within the formula
             return ["refused"]
         functions[0] = task.functions()
-        assert formula is not None and result == "Premise 1 recorded." and task.ran == [("Premise", {"formula": text})]
+        assert formula is not None and result == "Recorded premise 1." and task.ran == [("Premises", {"formulas": [text]})]
         return ["parsed", *_check_formula(formula)]
 
     outcomes = _generate(fol_texts, check)
@@ -958,7 +958,7 @@ def _fol(timeout_s: float, premises: list[str], conclusion: str) -> tuple[str, f
     start = time.perf_counter()
     results = []
     with guarded():
-        for call in [*(Call("Premise", kwargs={"formula": p}) for p in premises), Call("Check", kwargs={"conclusion": conclusion})]:
+        for call in [Call("Premises", kwargs={"formulas": premises}), Call("Check", kwargs={"conclusion": conclusion})]:
             try:
                 results.append(functions.execute(call).result)
             except CallError as exc:

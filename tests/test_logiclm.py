@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.tasks.logiclm import NO_GOLD, LogicalDeductionTask, LogicLMTask, ProntoQATask, ProofWriterTask
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

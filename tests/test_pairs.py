@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.generate import CHAINS, generate, load_done
-from fcdistill.chains.jsonl import read_jsonl
+from fcdistill.teachers import CHAINS, generate, load_done
+from fcdistill.files import read_jsonl
 from fcdistill.cli import app
 from fcdistill.pairs import Pair, build_pairs, check_chain
 from fcdistill.tasks.arith import ArithTask

@@ -66,16 +66,16 @@ def run(functions, text: str) -> str:
     return functions.execute(parse_call(text)).result
 
 
-def test_premise_check_answer():
+def test_premises_check_answer():
     functions = fol_functions()
-    assert run(functions, "Premise(formula='forall x (Human(x) -> Mortal(x))')") == "Premise 1 recorded."
-    assert run(functions, "Premise(formula='Human(socrates)')") == "Premise 2 recorded."
+    assert run(functions, "Premises(formulas=['forall x (Human(x) -> Mortal(x))', 'Human(socrates)'])") == "Recorded premises 1-2."
+    assert run(functions, "Premises(formulas=['Greek(socrates)'])") == "Recorded premise 3."
     assert run(functions, "Check(conclusion='Mortal(socrates)')") == "True"
     assert run(functions, "Check(conclusion='~Mortal(socrates)')") == "False"
     assert run(functions, "Check(conclusion='Mortal(plato)')") == "Uncertain"
     answer = functions.execute(parse_call("Answer(answer=' True ')"))
     assert answer.terminal and answer.result == "True"
-    assert {f.name for f in functions} == {"Premise", "Check", "Answer"}
+    assert {f.name for f in functions} == {"Premises", "Check", "Answer"}
     assert "Think" in fol_functions(think=True)
     for f in functions:
         assert f.description and f.examples
@@ -83,25 +83,36 @@ def test_premise_check_answer():
 
 def test_each_function_set_keeps_its_own_premises():
     first, second = fol_functions(), fol_functions()
-    run(first, "Premise(formula='Cat(tom)')")
+    run(first, "Premises(formulas=['Cat(tom)'])")
     assert run(first, "Check(conclusion='Cat(tom)')") == "True"
     with pytest.raises(CallError, match="no premises recorded yet"):
         run(second, "Check(conclusion='Cat(tom)')")
-    run(second, "Premise(formula='Dog(tom)')")
+    run(second, "Premises(formulas=['Dog(tom)'])")
     assert run(second, "Check(conclusion='Cat(tom)')") == "Uncertain"
-    assert run(first, "Premise(formula='Dog(rex)')") == "Premise 2 recorded."
+    assert run(first, "Premises(formulas=['Dog(rex)'])") == "Recorded premise 2."
+
+
+def test_a_bad_formula_records_none_of_its_list():
+    functions = fol_functions()
+    run(functions, "Premises(formulas=['Sees(ann, bob)'])")
+    with pytest.raises(CallError, match=r"formula 2 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 1 but 1 argument in premise 3; .*nothing was recorded"):
+        run(functions, "Premises(formulas=['Cat(tom)', 'Sees(ann)', 'Dog(rex)'])")
+    assert run(functions, "Check(conclusion='Cat(tom)')") == "Uncertain"  # Cat(tom) was not kept
+    assert run(functions, "Premises(formulas=['Cat(tom)'])") == "Recorded premise 2."
 
 
 @pytest.mark.parametrize(
     ("calls", "message"),
     [
-        (["Premise(formula='forall x (Cat(x) -> Animal(x)')"], "Premise: position 30: expected ')' to close '(' at position 10"),
-        (["Premise(formula='Sees(ann, bob)')", "Premise(formula='Sees(ann)')"], "Premise: predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2"),
-        (["Premise(formula='Sees(ann, bob)')", "Check(conclusion='Sees(bob)')"], "Check: predicate Sees has 2 arguments"),
-        (["Premise(formula='Cat(tom)')", "Check(conclusion='Cat(tom')"], "Check: position 8"),
-        (["Premise(formula='Cat(tom)')", "Premise(formula='~Cat(tom)')", "Check(conclusion='Dog(rex)')"], "Check: the premises contradict each other"),
+        (["Premises(formulas=['forall x (Cat(x) -> Animal(x)'])"], "Premises: formula 1 ('forall x (Cat(x) -> Animal(x)'): position 30: expected ')' to close '(' at position 10"),
+        (["Premises(formulas=['Sees(ann, bob)'])", "Premises(formulas=['Sees(ann)'])"], "predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2"),
+        (["Premises(formulas=['Sees(ann, bob)'])", "Check(conclusion='Sees(bob)')"], "Check: predicate Sees has 2 arguments"),
+        (["Premises(formulas=['Cat(tom)'])", "Check(conclusion='Cat(tom')"], "Check: position 8"),
+        (["Premises(formulas=['Cat(tom)', '~Cat(tom)'])", "Check(conclusion='Dog(rex)')"], "Check: the premises contradict each other"),
         (["Check(conclusion='Cat(tom)')"], "Check: no premises recorded yet"),
-        (["Premise(formula=3)"], "Premise: invalid argument 'formula'"),
+        (["Premises(formulas=[])"], "Premises: the list is empty"),
+        (["Premises(formulas='Cat(tom)')"], "Premises: invalid argument 'formulas'"),
+        (["Premises(formulas=[3])"], "Premises: invalid argument 'formulas.0'"),
     ],
 )
 def test_failures_come_back_as_call_errors(calls, message):
@@ -115,7 +126,6 @@ def test_failures_come_back_as_call_errors(calls, message):
 
 def test_a_check_that_times_out_is_a_call_error():
     functions = fol_functions(timeout_s=0.05)
-    for formula in ENDLESS:
-        run(functions, f"Premise(formula={formula!r})")
+    run(functions, f"Premises(formulas={list(ENDLESS)!r})")
     with pytest.raises(CallError, match="ran out of time"):
         run(functions, "Check(conclusion='P(a)')")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fcdistill.chains.records import CallRecord, Chain, Sampling
+from fcdistill.records import CallRecord, Chain, Sampling
+from fcdistill.evaluation.compare import Comparison, Evaluation
+from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.stats import paired_test, wilson_interval
 from fcdistill.report import accuracy_vs_size, write_report
 from fcdistill.training.curves import plot_curves
@@ -70,29 +72,30 @@ def _chains() -> dict[str, list[Chain]]:
     return {"base": [solved, injected], "trained": [native]}
 
 
-def _evaluation(model: str, n_max: int, correct: int, n: int = 200) -> dict:
-    return {"model": model, "task": "arith", "n_max": n_max, "n": n, "correct": correct, "accuracy": correct / n,
-            "ci": list(wilson_interval(correct, n)), "valid_call_rate": 0.99, "mean_steps": 2.2,
-            "stop_reasons": {"answer": n - 10, "n_max": 10},
-            "error_types": {"wrong answer": n - correct - 20, "invalid call": 20}}
+def _evaluation(model: str, n_max: int, correct: int, n: int = 200) -> Evaluation:
+    return Evaluation(model=model, task="arith", n_max=n_max, n=n, correct=correct, accuracy=correct / n,
+                      ci=wilson_interval(correct, n), valid_call_rate=0.99, mean_steps=2.2,
+                      stop_reasons={"answer": n - 10, "n_max": 10},
+                      error_types={"wrong answer": n - correct - 20, "invalid call": 20})
 
 
-def _results() -> dict:
+def _results() -> RunResults:
     # base solves 24 of 200, trained 50: 21 both, 3 only base, 29 only trained.
     base = [True] * 24 + [False] * 176
     trained = [True] * 21 + [False] * 3 + [True] * 29 + [False] * 147
     test = paired_test(base, trained)
-    return {
-        "title": "arith: DPO of smollm2-135m",
-        "models": [{"label": "base", "model": "smollm2-135m", "parameters": 134515008, "role": "student"},
-                   {"label": "trained", "model": "smollm2-135m", "parameters": 134515008, "role": "student"},
-                   {"label": "teacher", "model": "gemma3-270m", "parameters": 268098176, "role": "teacher"}],
-        "evaluations": [_evaluation("base", 5, 20), _evaluation("base", 10, 24), _evaluation("trained", 10, 50),
-                        _evaluation("teacher", 10, 90)],
-        "comparisons": [{"a": "base", "b": "trained", "task": "arith", "n_max": 10, **test.model_dump()}],
-        "training": {"steps": 40, "seconds": 600.0, "seconds_per_pair": 3.7, "peak_memory_mb": 5000},
-        "stages": {"chains": 300.1, "pairs": 1.2, "train": 600.0, "eval": 400.0},
-    }
+    return RunResults(
+        title="arith: DPO of smollm2-135m",
+        models=[ModelInfo(label="base", model="smollm2-135m", parameters=134515008, role="student"),
+                ModelInfo(label="trained", model="smollm2-135m", parameters=134515008, role="trained"),
+                ModelInfo(label="teacher", model="gemma3-270m", parameters=268098176, role="other")],
+        evaluations=[_evaluation("base", 5, 20), _evaluation("base", 10, 24), _evaluation("trained", 10, 50),
+                     _evaluation("teacher", 10, 90)],
+        comparisons=[Comparison(a="base", b="trained", task="arith", n_max=10, **test.model_dump())],
+        rounds=[RoundInfo(round=1, teachers=["gold"], pairs={"arith": 160},
+                          training={"steps": 40, "seconds": 600.0, "seconds_per_pair": 3.7, "peak_memory_mb": 5000})],
+        stages={"chains": 300.1, "pairs": 1.2, "train": 600.0, "eval": 400.0},
+    )
 
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
@@ -107,10 +110,10 @@ def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> tuple[Path, dict]:
+def report(tmp_path_factory) -> tuple[Path, RunResults]:
     out = tmp_path_factory.mktemp("report")
     results = _results()
-    accuracy_vs_size(results["evaluations"], results["models"], out / "accuracy_vs_size.png")
+    accuracy_vs_size(results, out / "accuracy_vs_size.png")
     history = [{"step": s, "loss": 0.69 - 0.01 * s, "rewards/margins": 0.05 * s, "rewards/accuracies": min(1, 0.5 + 0.02 * s)}
                for s in range(1, 41)]
     plot_curves(history, out / "training.png", "DPO of smollm2-135m")
@@ -133,16 +136,16 @@ def test_tables_render(dom, report):
     _, results = report
     assert "trained vs base on arith (n_max 10): 12.0% → 25.0%" in dom
     table = _block(r'<table id="comparison">.*?</table>', dom)
-    assert table.count("<tr>") == 1 + len(results["evaluations"])
+    assert table.count("<tr>") == 1 + len(results.evaluations)
     low, high = wilson_interval(24, 200)
     assert f"<td>12.0% [{100 * low:.1f}, {100 * high:.1f}]</td>" in table
     for label in ("base", "trained", "teacher"):
         assert f"<td>{label}</td>" in table
     assert "<td>135M</td>" in table and "<td>268M</td>" in table
     tests = _block(r'<table id="tests">.*?</table>', dom)
-    comparison = results["comparisons"][0]
-    assert comparison["mcnemar_p"] < 1e-4  # shown in scientific notation, e.g. 1.2e-05
-    for p in (comparison["mcnemar_p"], comparison["wilcoxon_p"]):
+    comparison = results.comparisons[0]
+    assert comparison.mcnemar_p < 1e-4  # shown in scientific notation, e.g. 1.2e-05
+    for p in (comparison.mcnemar_p, comparison.wilcoxon_p):
         assert re.fullmatch(r"\d\.\de-\d\d", f"{p:.2g}")
         assert f"<td>{p:.2g}</td>" in tests
     assert "<td>29</td>" in tests and "<td>3</td>" in tests

@@ -41,9 +41,9 @@ def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    from fcdistill.chains.generate import generate
-    from fcdistill.chains.jsonl import write_jsonl
-    from fcdistill.chains.records import Sampling
+    from fcdistill.teachers import generate
+    from fcdistill.files import write_jsonl
+    from fcdistill.records import Sampling
     from fcdistill.models import prepare
     from fcdistill.pairs import build_pairs
 

@@ -21,8 +21,8 @@ from conftest import LlamaServer, free_port
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import BackendError
 from fcdistill.backends.server import ServerBackend
-from fcdistill.chains.generate import CHAINS, generate, load_done
-from fcdistill.chains.records import Chain, Sampling
+from fcdistill.teachers import CHAINS, generate, load_done
+from fcdistill.records import Chain, Sampling
 from fcdistill.cli import app
 from fcdistill.tasks.arith import ArithTask
 

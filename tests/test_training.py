@@ -16,7 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.chains.jsonl import write_jsonl
+from fcdistill.files import write_jsonl
 from fcdistill.cli import app
 from fcdistill.pairs.build import build_pairs
 from fcdistill.tasks import get_task

@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.text import Text
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fcdistill.chains.generate import check_settings
-from fcdistill.chains.jsonl import write_jsonl, write_text_atomic
-from fcdistill.chains.records import Sampling
+from fcdistill.teachers import check_settings
+from fcdistill.files import write_jsonl, write_text_atomic
+from fcdistill.records import Sampling
 from fcdistill.configfile import format_validation_error
+from fcdistill.progress import progress
 
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
 models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
@@ -156,7 +156,7 @@ def generate_chains(
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
     from fcdistill.agent import AgentConfig
     from fcdistill.backends import BackendError, make_backend
-    from fcdistill.chains.generate import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
+    from fcdistill.teachers import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
@@ -184,9 +184,8 @@ def generate_chains(
     total = expected_chains(problems, [b is None for _, b in backends], k)
     started = time.perf_counter()
     try:
-        with Progress(TextColumn("chains"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-            progress = bar.add_task("chains", total=total, completed=done)
-            chains = generate(task_, problems, backends, config, k, out, chunk=chunk, on_chains=lambda m: bar.advance(progress, m))
+        with progress(console, "chains", total, completed=done) as bar:
+            chains = generate(task_, problems, backends, config, k, out, chunk=chunk, on_chains=bar.advance)
     except BackendError as exc:
         fail(f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.", code=1)
     console.print(f"{len(chains)} chains in {out / 'chains.jsonl'} ({time.perf_counter() - started:.0f} s this run)")
@@ -198,15 +197,15 @@ def generate_chains(
 @app.command("pairs")
 def make_pairs(
     out: Annotated[Path, typer.Argument(help="A dataset directory made by `fcdistill generate`.")],
-    strategy: Annotated[str, typer.Option(help="chain (whole chains, the paper) or step (the first differing turn).")] = "chain",
+    strategy: Annotated[str, typer.Option(help="chain (whole chains, the paper), step (the first differing turn) or branch (the correct rest against the wrong turn).")] = "chain",
     max_per_problem: Annotated[int, typer.Option(min=1, help="Most pairs from one problem.")] = 4,
     require_clean: Annotated[bool, typer.Option(help="Chosen chains must have every call valid, every value used, the answer from a function.")] = False,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Preference pairs (TRL conversational format) and a dataset card from a dataset's chains."""
-    from fcdistill.chains.generate import CHAINS, read_settings
-    from fcdistill.chains.jsonl import read_jsonl
-    from fcdistill.chains.records import Chain
+    from fcdistill.teachers import CHAINS, read_settings
+    from fcdistill.files import read_jsonl
+    from fcdistill.records import Chain
     from fcdistill.pairs.build import build_pairs
     from fcdistill.pairs.card import dataset_card
     from fcdistill.tasks import get_task
@@ -277,9 +276,8 @@ def evaluate(
     config = AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
     console.print(f"Running {model} ({backend}) on {n} {task} problems, protocol {protocol}, n_max {n_max}")
     try:
-        with Progress(TextColumn("chains finished"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-            progress = bar.add_task("chains", total=len(problems))
-            chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(progress, completed=done))
+        with progress(console, "chains finished", len(problems)) as bar:
+            chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(done))
     except BackendError as exc:
         fail(f"{exc}. Nothing was written to {out}.", code=1)
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
@@ -309,7 +307,7 @@ def train_student(
     """DPO of a student on preference pairs (TRL + peft); function results do not count in the loss."""
     from pydantic import ValidationError
 
-    from fcdistill.chains.jsonl import RecordFileError
+    from fcdistill.files import RecordFileError
     from fcdistill.configfile import load_yaml_model
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.training import TrainConfig
@@ -345,8 +343,8 @@ def compare_models(
     label: Annotated[list[str] | None, typer.Option(help="A name per directory (default: the directory name).")] = None,
 ) -> None:
     """Accuracy with 95% CIs per model, and paired tests (exact McNemar, Wilcoxon) against the first."""
-    from fcdistill.chains.jsonl import RecordFileError, read_jsonl
-    from fcdistill.chains.records import Chain
+    from fcdistill.files import RecordFileError, read_jsonl
+    from fcdistill.records import Chain
     from fcdistill.evaluation.compare import comparison, evaluation
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
     from fcdistill.evaluation.run import CHAINS
@@ -381,8 +379,7 @@ def run_pipeline(
     from pydantic import ValidationError
 
     from fcdistill.backends import BackendError
-    from fcdistill.chains.jsonl import RecordFileError
-    from fcdistill.evaluation.compare import Comparison, Evaluation
+    from fcdistill.files import RecordFileError
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
     from fcdistill.evaluation.stats import format_p
     from fcdistill.models.embedded import ModelNotInstalled
@@ -399,22 +396,24 @@ def run_pipeline(
     _check_writable(out)
     started = time.perf_counter()
     try:
-        results = Pipeline(settings, out, console).run()
-        report = write_outputs(results, out, settings.evaluation.show_chains)
+        pipeline = Pipeline(settings, out, console)
+        results = pipeline.run()
+        report = write_outputs(results, pipeline.eval_chains(results.models), out, settings.evaluation.show_chains)
     except (RecordFileError, ModelNotInstalled, ValueError, OSError) as exc:
         fail(str(exc))
     except BackendError as exc:
         fail(f"{exc}. Finished stages and chains are kept in {out}; re-run the same command to resume.", code=1)
     console.rule("summary")
-    console.print(evaluations_table([Evaluation(**e) for e in results["evaluations"]], "Held-out evaluation"))
-    comparisons = [Comparison(**c) for c in results["comparisons"]]
-    console.print(comparisons_table(comparisons))
-    for c in comparisons:
+    console.print(evaluations_table(results.evaluations, "Held-out evaluation"))
+    console.print(comparisons_table(results.comparisons))
+    for c in results.comparisons:
         if c.a == "base" and c.b == "trained":
             console.print(
                 f"[bold]trained vs base[/] on {c.task} (n_max {c.n_max}, {c.n} held-out problems): "
                 f"{c.a_correct / c.n:.1%} -> {c.b_correct / c.n:.1%}, McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p = {format_p(c.wilcoxon_p)}"
             )
+    if results.stages:
+        console.print("Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items()))
     console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  {time.perf_counter() - started:.0f} s")
 
 

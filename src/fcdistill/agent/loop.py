@@ -14,12 +14,12 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fcdistill.agent.prompt import initial_messages, system_prompt
 from fcdistill.agent.protocols import get_protocol, hermes_messages
-from fcdistill.backends.base import Backend, Completion
-from fcdistill.chains.records import CallRecord, Chain, Message, Problem, Sampling, StopReason
+from fcdistill.backends.base import Backend, Completion, Turn
+from fcdistill.records import CallRecord, Chain, Message, Problem, Sampling, StopReason
 from fcdistill.functions.calls import CallError, parse_call
 from fcdistill.functions.registry import FunctionSet, format_arguments
 from fcdistill.tasks.base import Task
@@ -53,12 +53,49 @@ class _Running:
     seconds: float = 0.0
 
 
+class _Schedule:
+    """The agent as a `TurnSource`: at most `window` chains live at once; a chain's next turn is
+    ready when its reply has come back and been run, the next waiting chain starts when one ends."""
+
+    def __init__(self, agent: Agent, chains: list[_Running], window: int, on_step: Callable[[int, int], None] | None) -> None:
+        self.agent, self.chains, self.window, self.on_step = agent, chains, window, on_step
+        self.waiting = deque(range(len(chains)))
+        self.turns: deque[Turn] = deque()
+        self.live = 0
+        self.finished = 0
+        self.prefix = agent.conversation(initial_messages(chains[0].problem, agent.system, agent.examples)[:-1]) if chains else []
+
+    def _turn(self, key: int) -> Turn:
+        running = self.chains[key]
+        running.step += 1
+        return Turn(key, self.agent.conversation(running.messages), running.seed + running.step)
+
+    def ready(self, limit: int) -> list[Turn]:
+        while self.waiting and self.live < self.window:
+            self.turns.append(self._turn(self.waiting.popleft()))
+            self.live += 1
+        return [self.turns.popleft() for _ in range(min(limit, len(self.turns)))]
+
+    def done(self, turn: Turn, completion: Completion) -> None:
+        running = self.chains[turn.key]
+        self.agent._advance(running, completion, running.step, self.agent.config.n_max)
+        if running.stop_reason is None:
+            self.turns.append(self._turn(turn.key))
+            return
+        self.live -= 1
+        self.finished += 1
+        if self.on_step:
+            self.on_step(self.finished, len(self.chains))
+
+
 class Agent:
     def __init__(self, backend: Backend | None, task: Task, config: AgentConfig | None = None) -> None:
         """`backend` may be None for an agent that only replays gold solutions."""
         self.backend = backend
         self.task = task
         self.config = config or AgentConfig()
+        sampling = self.config.sampling
+        self.sampling = sampling if sampling.max_new_tokens else sampling.model_copy(update={"max_new_tokens": task.reply_tokens})
         self.protocol = get_protocol(self.config.protocol)
         self.functions = task.functions()
         self.tools = self.functions.json_schemas()
@@ -71,7 +108,7 @@ class Agent:
             self.examples += played.messages
 
     def _start(self, problem: Problem, messages: list[Message], sample: int = 0) -> _Running:
-        seed = zlib.crc32(f"{self.config.sampling.seed}/{problem.id}/{sample}".encode())
+        seed = zlib.crc32(f"{self.sampling.seed}/{problem.id}/{sample}".encode())
         # A fresh function set per chain: tasks whose functions keep state (premises) isolate it.
         return _Running(problem, messages, self.task.functions(), seed, time.perf_counter(), sample)
 
@@ -103,33 +140,22 @@ class Agent:
     def run(
         self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None, samples: int = 1
     ) -> list[Chain]:
-        """Run every problem to the end, `samples` chains each (all advancing together);
-        `on_step(finished, total)` reports progress."""
+        """Run every problem to the end, `samples` chains each; `on_step(finished, total)`
+        reports progress. The backend writes each chain's next reply as soon as it can (see
+        `_Schedule`), so the chains advance independently of each other."""
         if self.backend is None:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
         chains = [self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)]
-        waiting = deque(chains)
-        live: list[_Running] = []
-        window = self.backend.window or len(chains)
-        while live or waiting:
-            while waiting and len(live) < window:
-                live.append(waiting.popleft())
-            for running in live:
-                running.step += 1
-            completions = self.backend.complete(
-                [self._conversation(c.messages) for c in live],
-                self.config.sampling,
-                [c.seed + c.step for c in live],
-                tools=self.tools if self.protocol.name == "json" and self.backend.native_tools else None,
-            )
-            for running, completion in zip(live, completions):
-                self._advance(running, completion, running.step, self.config.n_max)
-            live = [c for c in live if c.stop_reason is None]
-            if on_step:
-                on_step(len(chains) - len(live) - len(waiting), len(chains))
+        schedule = _Schedule(self, chains, self.backend.window or len(chains), on_step)
+        tools = self.tools if self.protocol.name == "json" and self.backend.native_tools else None
+        self.backend.serve(schedule, self.sampling, tools=tools, until=self.protocol.reply_end)
+        unfinished = [c.problem.id for c in chains if c.stop_reason is None]
+        if unfinished:
+            raise RuntimeError(f"the backend stopped before chains ended: {unfinished[:5]}")
         return [self._record(c, self.backend.name) for c in chains]
 
-    def _conversation(self, messages: list[Message]) -> list[Message]:
+    def conversation(self, messages: list[Message]) -> list[Message]:
+        """The messages as the backend gets them (Hermes-style tools for templates without tools)."""
         if self.protocol.name == "json" and not self.backend.native_tools:
             return hermes_messages(messages, self.tools)
         return messages
@@ -141,6 +167,9 @@ class Agent:
             running.stop_reason, running.error = "error", completion.error
             running.seconds = time.perf_counter() - running.started
             return
+        end = self.protocol.reply_end(completion.text)
+        if end is not None:  # the reply as far as it counts: its first call, or the prose before none came
+            completion = replace(completion, text=completion.text[:end])
         assistant = self.protocol.assistant_message(completion, step)
         running.messages.append(assistant)
         raw = completion.text if not completion.tool_calls else str(completion.tool_calls)
@@ -186,6 +215,6 @@ class Agent:
             prompt_tokens=running.prompt_tokens,
             completion_tokens=running.completion_tokens,
             seconds=round(running.seconds, 3),
-            sampling=self.config.sampling,
+            sampling=self.sampling,
             error=running.error,
         )

@@ -4,7 +4,7 @@ the agent through the real functions, so every result shown is one the functions
 
 from __future__ import annotations
 
-from fcdistill.chains.records import Message, Problem
+from fcdistill.records import Message, Problem
 from fcdistill.functions.registry import FunctionSet
 
 INSTRUCTIONS = {

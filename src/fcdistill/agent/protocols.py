@@ -15,7 +15,7 @@ import re
 from typing import Any, Protocol
 
 from fcdistill.backends.base import Completion
-from fcdistill.chains.records import Message
+from fcdistill.records import Message
 from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call, valid_text
 
 # No `\s*` next to a lazy or optional part: on long runs of whitespace that backtracks quadratically.
@@ -23,10 +23,68 @@ _FENCE_OPEN = re.compile(r"^```[a-zA-Z]*")
 _LABEL = re.compile(r"^(call|action|function call)\s*:\s*", re.IGNORECASE)
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _NAMELESS = {"name": "", "arguments": "{}"}
+_CALL_START = re.compile(r"(?:(?:call|action|function call)[ \t]*:[ \t]*)?[A-Za-z_]\w*[ \t]*\(", re.IGNORECASE)
+_CLOSE = {"(": ")", "[": "]", "{": "}"}
+PROSE_CHARS = 200  # a reply that has begun no call within this many characters is not going to be one
+LOOP_CHARS, LOOP_TIMES = 32, 3  # a reply whose last 32 characters already stood twice before is a model in a loop
+
+
+def looping(text: str) -> bool:
+    """Has the reply started repeating itself (its tail seen `LOOP_TIMES` times in all)?"""
+    if len(text) < 2 * LOOP_CHARS:
+        return False
+    tail, found, at = text[-LOOP_CHARS:], 0, -1
+    while found < LOOP_TIMES and (at := text.find(tail, at + 1)) >= 0:  # overlapping occurrences count
+        found += 1
+    return found >= LOOP_TIMES
+
+
+def call_span(text: str) -> tuple[int, int | None] | None:
+    """Where the first call that begins a line (after an optional `Call:` label) starts, and
+    where it ends: just past its closing parenthesis, or None while it is still open.
+    None when no line has begun a call. Brackets inside string literals do not count."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        indent = len(line) - len(line.lstrip())
+        match = _CALL_START.match(line, indent)
+        if match:
+            start = offset + indent
+            return start, _closing(text, offset + match.end() - 1)
+        offset += len(line)
+    return None
+
+
+def _closing(text: str, open_at: int) -> int | None:
+    """Index just past the bracket that closes the one at `open_at` (or a closer that does
+    not match), or None while it is still open."""
+    stack: list[str] = []
+    quote = ""
+    i = open_at
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in _CLOSE:
+            stack.append(_CLOSE[ch])
+        elif ch in ")]}":  # a closer that does not match ends the call as well: Python refuses it there
+            if ch != stack.pop() or not stack:
+                return i + 1
+        i += 1
+    return None
 
 
 class CallProtocol(Protocol):
     name: str
+
+    def reply_end(self, text: str) -> int | None:
+        """Where a reply being generated is complete (its text is cut there), or None while
+        more tokens could still change what it says."""
+        ...
 
     def assistant_message(self, completion: Completion, step: int) -> Message: ...
 
@@ -39,6 +97,17 @@ class TextProtocol:
     """One Python-style call per assistant turn."""
 
     name = "text"
+
+    def reply_end(self, text: str) -> int | None:
+        """A reply ends just after its first complete call; one that has begun no call within
+        `PROSE_CHARS` characters ends there (it is prose, refused as a call either way), and so
+        does one caught in a loop (it would run to the token limit and be refused)."""
+        span = call_span(text)
+        if span is not None and span[1] is not None:
+            return span[1]
+        if (span is None and len(text) >= PROSE_CHARS) or looping(text):
+            return len(text)
+        return None
 
     def assistant_message(self, completion: Completion, step: int) -> Message:
         return {"role": "assistant", "content": completion.text.strip()}
@@ -71,6 +140,10 @@ class JsonProtocol:
     """Native tool calls: OpenAI `tool_calls`, or Hermes `<tool_call>` blocks in text."""
 
     name = "json"
+
+    def reply_end(self, text: str) -> int | None:
+        """Tool calls end where the model ends them, unless it is caught in a loop."""
+        return len(text) if looping(text) else None
 
     def assistant_message(self, completion: Completion, step: int) -> Message:
         calls = _tool_calls(completion)

@@ -170,14 +170,36 @@ class KVCache:
         self.round += 1
         self.entries = [e for e in self.entries if e.round >= self.round - 1]
 
-    def take(self, prompts: list[list[int]]) -> Reuse:
+    def pin(self, ids: list[int]) -> Entry | None:
+        """An entry holding exactly these tokens (encoded now if no entry covers them): the
+        prefix a continuous batch shares. None when the cache is off or `ids` is too short."""
+        if not self.enabled or len(ids) < MIN_TOKENS:
+            return None
+        row = np.asarray(ids, dtype=np.int64)
+        index, n = self._best(np.append(row, -1))
+        if n < len(row):
+            self._encode(row)
+            index = len(self.entries) - 1
+        return self._prefix(self.entries[index], len(row))
+
+    def trim(self, keep: int, pinned: Entry | None = None) -> None:
+        """Keep the `keep` most recently used entries (and the pinned one): a continuous batch
+        has no rounds after which to drop the entries of chains that ended."""
+        order = sorted(range(len(self.entries)), key=lambda i: self.entries[i].round, reverse=True)
+        kept = set(order[:keep])
+        self.entries = [e for i, e in enumerate(self.entries) if i in kept or e is pinned]
+
+    def take(self, prompts: list[list[int]], prefix: Entry | None = None) -> Reuse:
         """For each prompt, how many of its leading tokens the returned cache covers (at least
         one token is left to encode). The first `shared` of them, common to all rows, are the
         cache's shared prefix; row r's other cached tokens follow in its own part, after
-        `max(reused) - reused[r]` empty slots."""
+        `max(reused) - reused[r]` empty slots. With `prefix` (every prompt starts with its
+        tokens), that entry is the shared prefix, whatever the batch."""
         if not self.enabled:
             return Reuse.nothing(len(prompts))
         rows = [np.asarray(p, dtype=np.int64) for p in prompts]
+        if prefix is not None:
+            return self._take_after(rows, prefix)
         common = min(len(r) for r in rows) - 1
         for r in rows[1:]:
             common = min(common, common_prefix(rows[0], r))
@@ -196,24 +218,40 @@ class KVCache:
         shared = min(*reused, common) if len(rows) > 1 and self.share_prefix else 0
         shared = shared if shared >= MIN_TOKENS else 0
         prefix = self._prefix(self.entries[matches[0][0]], shared) if shared else None
-        # Each row's own cached KV is copied once, straight into the buffers generation then grows into.
+        cache = self._cache(matches, reused, shared, prefix)
+        self._touch(matches, reused)
+        return Reuse(reused, cache, prefix, sorted({index for (index, _), n in zip(matches, reused) if n}))
+
+    def _take_after(self, rows: list[np.ndarray], prefix: Entry) -> Reuse:
+        shared = len(prefix.ids)
+        matches = [self._best(r) for r in rows]
+        reused = [max(n, shared) for _, n in matches]
+        self._touch(matches, reused)
+        # Nothing is marked taken: another live chain's entry may be the best match of a new
+        # chain's first turn; `trim` drops what no chain uses any more.
+        return Reuse(reused, self._cache(matches, reused, shared, prefix), prefix)
+
+    def _touch(self, matches: list[tuple[int, int]], reused: list[int]) -> None:
+        self.reused_tokens += sum(reused)
+        for (index, n) in matches:
+            if n:
+                self.entries[index].round = self.round
+
+    def _cache(self, matches: list[tuple[int, int]], reused: list[int], shared: int, prefix: Entry | None) -> DynamicCache:
+        """Each row's own cached KV copied once, straight into the buffers generation then grows into."""
         width = max(reused) - shared
         cache = growing_cache()
-        for layer, like in enumerate(self.entries[0].layers):
+        for layer, like in enumerate((prefix or self.entries[0]).layers):
             buffers = []
             for part in (0, 1):
                 heads, _, dim = like[part].shape
-                buffer = like[part].new_zeros(len(rows), heads, width + ROOM, dim)
+                buffer = like[part].new_zeros(len(reused), heads, width + ROOM, dim)
                 for r, ((index, _), n) in enumerate(zip(matches, reused)):
                     if n > shared:
                         buffer[r, :, width - (n - shared) : width] = self.entries[index].kv(layer, part, shared, n)
                 buffers.append(buffer)
             cache.layers.append(GrowingLayer.holding(*buffers, width, prefix and prefix.layers[layer]))
-        self.reused_tokens += sum(reused)
-        taken = sorted({index for (index, _), n in zip(matches, reused) if n})
-        for index in taken:
-            self.entries[index].round = self.round
-        return Reuse(reused, cache, prefix, taken)
+        return cache
 
     def store(self, ids: list[list[int]], reuse: Reuse, columns: list[torch.Tensor]) -> None:
         """After generating: row r's tokens `ids[r]` sit at `columns[r]` of `reuse.cache` (the

@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TemperatureLogitsWarper,
+    TopPLogitsWarper,
+)
 from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()
 
-from fcdistill.backends.base import Completion
+from fcdistill.backends.base import Completion, Turn, TurnSource, Until, serve_in_lockstep
+from fcdistill.backends.engine import ContinuousBatch
 from fcdistill.backends.kv_cache import KVCache, Reuse
 from fcdistill.backends.render import Renderer
-from fcdistill.chains.records import Message, Sampling
+from fcdistill.records import Message, Sampling
 from fcdistill.models import resolve
 
 
@@ -32,6 +42,18 @@ class RowSampler(LogitsProcessor):
         probs = scores.float().softmax(-1)
         chosen = torch.cat([torch.multinomial(row, 1, generator=g) for row, g in zip(probs, self.generators)])
         return torch.full_like(scores, float("-inf")).scatter_(1, chosen[:, None], 0.0)
+
+
+class ReplyEnd(StoppingCriteria):
+    """Stops each row as soon as `until` finds its reply complete (a call closed, or prose that
+    will never be one): the rest of the budget is not spent on text the agent would cut."""
+
+    def __init__(self, tokenizer: Any, prompt_width: int, until: Until) -> None:
+        self.tokenizer, self.prompt_width, self.until = tokenizer, prompt_width, until
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        replies = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
+        return torch.tensor([self.until(text) is not None for text in replies], device=input_ids.device)
 
 
 class LocalBackend:
@@ -64,6 +86,8 @@ class LocalBackend:
         if kv_cache not in ("steps", "prefix", "off"):
             raise ValueError(f"kv_cache must be steps, prefix or off, not {kv_cache!r}")
         self.kv_cache = KVCache(self.model, across_steps=kv_cache == "steps") if kv_cache != "off" else None
+        continuous = self.kv_cache is not None and self.kv_cache.enabled and self.kv_cache.across_steps
+        self.engine = ContinuousBatch(self.model, self.tokenizer, self.renderer, self.kv_cache, batch_size) if continuous else None
 
     @property
     def window(self) -> int:
@@ -72,15 +96,17 @@ class LocalBackend:
     def render(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> str:
         return self.renderer.render(messages, tools)
 
-    def complete(
-        self,
-        conversations: list[list[Message]],
-        sampling: Sampling,
-        seeds: list[int],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-    ) -> list[Completion]:
-        prompts = [self.render(messages, tools) for messages in conversations]
+    def serve(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None = None,
+              until: Until | None = None) -> None:
+        """Continuous batching (`ContinuousBatch`) where the KV cache runs across steps; otherwise
+        every ready turn in one `model.generate` batch at a time."""
+        if self.engine is not None:
+            self.engine.run(source, sampling, tools, until)
+        else:
+            serve_in_lockstep(lambda turns: self._complete(turns, sampling, tools, until), source, self.batch_size)
+
+    def _complete(self, turns: list[Turn], sampling: Sampling, tools: list[dict[str, Any]] | None, until: Until | None) -> list[Completion]:
+        prompts = [self.render(t.messages, tools) for t in turns]
         if self.kv_cache:
             self.kv_cache.new_round()
         # Similar lengths share a batch: less padding, and the order does not change results.
@@ -88,14 +114,16 @@ class LocalBackend:
         out: list[Completion | None] = [None] * len(prompts)
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            results = self._generate([prompts[i] for i in chunk], sampling, [seeds[i] for i in chunk], stop)
+            results = self._generate([prompts[i] for i in chunk], sampling, [turns[i].seed for i in chunk], until)
             for i, result in zip(chunk, results):
                 out[i] = result
         return [c for c in out if c is not None]
 
     @torch.inference_mode()
-    def _generate(self, prompts: list[str], sampling: Sampling, seeds: list[int], stop: list[str] | None) -> list[Completion]:
-        stop = [*(stop or []), *self.renderer.stop]
+    def _generate(
+        self, prompts: list[str], sampling: Sampling, seeds: list[int], until: Until | None
+    ) -> list[Completion]:
+        stop = self.renderer.stop
         ids = self.tokenizer(prompts, add_special_tokens=self.renderer.add_special_tokens)["input_ids"]
         reuse = self.kv_cache.take(ids) if self.kv_cache else Reuse.nothing(len(ids))
         # Row layout: the tokens shared by every row, then empty slots, the row's other cached
@@ -119,6 +147,8 @@ class LocalBackend:
             kwargs["logits_processor"] = LogitsProcessorList([RowSampler(seeds, sampling.temperature, sampling.top_p, self.device)])
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
+        if until:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([ReplyEnd(self.tokenizer, enc["input_ids"].shape[1], until)])
         out = self.model.generate(**enc, **kwargs)
         generated = out.sequences[:, enc["input_ids"].shape[1] :]
         if reuse.cache is not None:
@@ -132,7 +162,7 @@ class LocalBackend:
                     break
                 kept.append(token)
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            for s in stop or []:  # OpenAI semantics: the text ends before the stop string
+            for s in stop:  # OpenAI semantics: the text ends before the stop string
                 text = text.split(s, 1)[0]
             completions.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(kept)))
         return completions

@@ -8,7 +8,7 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
-from fcdistill.chains.records import Message
+from fcdistill.records import Message
 
 PLAIN_STOP = "\n"  # base models write one `Call:` line; the line break ends their turn
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from fcdistill.backends.base import BackendError, Completion
-from fcdistill.chains.records import Message, Sampling
+from fcdistill.backends.base import BackendError, Completion, Turn, TurnSource, Until
+from fcdistill.records import Message, Sampling
 
 MAX_WAIT_S = 30.0
 
@@ -61,16 +61,20 @@ class ServerBackend:
             max_retries=0,  # retried here, malformed answers included
         )
 
-    def complete(
-        self,
-        conversations: list[list[Message]],
-        sampling: Sampling,
-        seeds: list[int],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-    ) -> list[Completion]:
+    def serve(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None = None,
+              until: Until | None = None) -> None:
+        """`concurrency` requests in flight; a chain's next request goes out as soon as its reply
+        is back. `until` is not sent: an OpenAI server knows only stop strings (the agent cuts the text)."""
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            return list(pool.map(lambda args: self._one(*args, sampling, tools, stop), zip(conversations, seeds)))
+            flying: dict[Future[Completion], Turn] = {}
+            while True:
+                for turn in source.ready(self.concurrency - len(flying)):
+                    flying[pool.submit(self._one, turn.messages, turn.seed, sampling, tools)] = turn
+                if not flying:
+                    return
+                finished, _ = wait(flying, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: flying[f].key):
+                    source.done(flying.pop(future), future.result())
 
     def _one(
         self,
@@ -78,7 +82,6 @@ class ServerBackend:
         seed: int,
         sampling: Sampling,
         tools: list[dict[str, Any]] | None,
-        stop: list[str] | None,
     ) -> Completion:
         request: dict[str, Any] = {
             "model": self.name,
@@ -90,8 +93,6 @@ class ServerBackend:
         }
         if tools:
             request["tools"] = tools
-        if stop:
-            request["stop"] = stop
         try:
             response = self._request(request)
         except openai.APIStatusError as exc:

@@ -10,7 +10,7 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 from fcdistill.evaluation.stats import PairedTest, paired_test, wilson_interval
 
 
@@ -51,12 +51,30 @@ class Evaluation(BaseModel):
     mean_steps: float
     stop_reasons: dict[str, int]
     error_types: dict[str, int]
+    by_group: dict[str, tuple[int, int]] = {}  # the task's difficulty group -> (correct, n)
+    first_calls: dict[str, int] = {}  # the function each chain calls first ("invalid" when its first call is)
 
 
-def evaluation(label: str, task: str, chains: list[Chain], n_max: int) -> Evaluation:
+def first_call(chain: Chain) -> str:
+    if not chain.calls:
+        return "none"
+    call = chain.calls[0]
+    return call.name if call.valid and call.name else "invalid"
+
+
+def evaluation(label: str, task: str, chains: list[Chain], n_max: int, groups: dict[str, str | None] | None = None) -> Evaluation:
+    """Scores of one model's chains on one task at one step budget; `groups` maps problem ids to
+    their difficulty group (e.g. "2 operations") for the breakdown."""
     chains = [truncate(c, n_max) for c in chains]
     n, correct = len(chains), sum(c.correct for c in chains)
     calls = sum(c.steps for c in chains)
+    by_group: dict[str, list[int]] = {}
+    for c in chains:
+        group = (groups or {}).get(c.problem_id)
+        if group is not None:
+            tally = by_group.setdefault(group, [0, 0])
+            tally[0] += c.correct
+            tally[1] += 1
     return Evaluation(
         model=label,
         task=task,
@@ -69,6 +87,8 @@ def evaluation(label: str, task: str, chains: list[Chain], n_max: int) -> Evalua
         mean_steps=calls / n if n else 0.0,
         stop_reasons=dict(Counter(c.stop_reason for c in chains).most_common()),
         error_types=dict(Counter(e for c in chains if (e := error_type(c))).most_common()),
+        by_group={g: (k, m) for g, (k, m) in sorted(by_group.items())},
+        first_calls=dict(Counter(first_call(c) for c in chains).most_common()),
     )
 
 

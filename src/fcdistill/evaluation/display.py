@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 from fcdistill.evaluation.compare import Comparison, Evaluation
 from fcdistill.evaluation.stats import format_p, wilson_interval
 from fcdistill.evaluation.summary import Summary

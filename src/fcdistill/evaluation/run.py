@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.base import Backend
-from fcdistill.chains.jsonl import write_jsonl, write_text_atomic
-from fcdistill.chains.records import Chain, Problem
+from fcdistill.files import write_jsonl, write_text_atomic
+from fcdistill.records import Chain, Problem
 from fcdistill.evaluation.summary import Summary, summarize
 from fcdistill.tasks.base import Task
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 
 
 class Summary(BaseModel):

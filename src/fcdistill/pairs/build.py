@@ -7,6 +7,10 @@ Strategies:
 * `step`: chosen and rejected share the history up to the first assistant turn where they
   differ; that shared history is the prompt and the pair is that one turn. Much shorter
   sequences for DPO, and the preference sits exactly where the chains part.
+* `branch`: the same prompt, the correct chain's whole rest as chosen and the incorrect
+  chain's turn there as rejected: the preference sits where the chains part, and an NLL term
+  on the chosen side teaches the whole correct continuation, not one turn of it. What an
+  incorrect chain does after its first wrong turn (reacting to error messages) is left out.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from fcdistill.chains.records import Chain, Message
+from fcdistill.records import Chain, Message
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.pairs.checks import check_chain
 
-Strategy = Literal["chain", "step"]
-STRATEGIES: tuple[Strategy, ...] = ("chain", "step")
+Strategy = Literal["chain", "step", "branch"]
+STRATEGIES: tuple[Strategy, ...] = ("chain", "step", "branch")
 
 
 class Pair(BaseModel):
@@ -62,7 +66,7 @@ def make_pair(chosen: Chain, rejected: Chain, strategy: Strategy) -> Pair | None
         )
         if start is None or chosen.messages[start]["role"] != "assistant":
             return None
-    chosen_turns = chosen.messages[start:] if strategy == "chain" else [chosen.messages[start]]
+    chosen_turns = chosen.messages[start:] if strategy in ("chain", "branch") else [chosen.messages[start]]
     rejected_turns = rejected.messages[start:] if strategy == "chain" else [rejected.messages[start]]
     if chosen_turns == rejected_turns or not rejected_turns:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from fcdistill.chains.records import Chain
+from fcdistill.records import Chain
 from fcdistill.pairs.build import Pair
 
 

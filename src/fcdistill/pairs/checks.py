@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fcdistill.chains.records import CallRecord, Chain
+from fcdistill.records import CallRecord, Chain
 from fcdistill.functions.numbers import numbers_equal, to_number
 from fcdistill.functions.registry import FunctionSet
 

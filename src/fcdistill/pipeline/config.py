@@ -9,8 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fcdistill.agent.protocols import PROTOCOLS
-from fcdistill.chains.generate import parse_teacher
+from fcdistill.teachers import parse_teacher
 from fcdistill.configfile import load_yaml_model
+from fcdistill.pairs.build import Strategy
 from fcdistill.tasks import TASKS
 from fcdistill.training.config import TrainConfig
 
@@ -29,7 +30,7 @@ class TaskSpec(Strict):
     name: str
     options: dict[str, Any] = Field(default_factory=dict, description="task options: difficulty, data, depth")
     eval_options: dict[str, Any] = Field(default_factory=dict, description="options that differ for evaluation (e.g. the test data file)")
-    train: int = Field(200, ge=1, description="training problems for the teacher chains (train split)")
+    train: int = Field(200, ge=0, description="training problems per round (train split); 0: evaluated only")
     eval: int = Field(200, ge=1, description="held-out problems for evaluation")
     eval_split: str = "test"
 
@@ -68,9 +69,20 @@ class TeacherSettings(Strict):
 
 
 class PairSettings(Strict):
-    strategy: Literal["chain", "step"] = "step"
+    strategy: Strategy = "step"
     max_per_problem: int = Field(4, ge=1)
     require_clean: bool = False
+    per_task: int | None = Field(None, ge=1, description="pairs per task; every task gives the same number (the smallest task's, at most this)")
+
+
+class RoundSettings(Strict):
+    """On-policy rounds: from round 2 on, the previous round's trained student samples fresh chains
+    on new training problems; pairs against gold chains (or its own correct samples) train it on."""
+
+    rounds: int = Field(1, ge=1, description="rounds of sample -> pairs -> DPO")
+    k: int = Field(4, ge=1, description="chains per problem the student samples in rounds 2+")
+    temperature: float = Field(0.8, gt=0, description="sampling temperature of the student in rounds 2+")
+    top_p: float = Field(0.95, gt=0, le=1)
 
 
 class ExtraModel(Strict):
@@ -92,6 +104,7 @@ class EvalSettings(Strict):
     models: list[ExtraModel] = Field(default_factory=list, description="models evaluated beside the base and trained student")
     batch_size: int = Field(16, ge=1)
     show_chains: int = Field(50, ge=0, description="chains per model in the report")
+    every_round: bool = Field(False, description="also evaluate each earlier round's model (labels round-1, round-2, ...)")
 
     @field_validator("n_max")
     @classmethod
@@ -109,14 +122,20 @@ class RunConfig(Strict):
     teacher: TeacherSettings = TeacherSettings()
     pairs: PairSettings = PairSettings()
     training: TrainConfig = TrainConfig()
+    rounds: RoundSettings = RoundSettings()
     evaluation: EvalSettings = EvalSettings()
 
     @model_validator(mode="after")
     def _labels(self) -> RunConfig:
         labels = [m.label for m in self.evaluation.models]
-        reserved = {"base", "trained"} & set(labels)
+        reserved = {"base", "trained", "gold"} & set(labels) or {x for x in labels if x.startswith("round-")}
         if reserved or len(set(labels)) != len(labels):
-            raise ValueError(f"evaluation.models: labels must be unique and not 'base' or 'trained' (got {labels})")
+            raise ValueError(f"evaluation.models: labels must be unique and not 'base', 'trained', 'gold' or 'round-N' (got {labels})")
+        if not any(t.train for t in self.tasks):
+            raise ValueError("tasks: at least one task needs training problems (train > 0)")
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tasks: each task once (got {names}); evaluate other settings of a task with eval_options")
         return self
 
 

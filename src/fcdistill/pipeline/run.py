@@ -1,19 +1,25 @@
-"""`fcdistill run CONFIG`: problems -> teacher chains -> pairs -> DPO -> evaluation -> report.
+"""`fcdistill run CONFIG`: problems -> teacher chains -> pairs -> DPO (in rounds) -> evaluation -> report.
 
 Each stage writes into the run directory and is skipped when its output is complete, so
 re-running the same command resumes an interrupted run:
 
-    run.json                     the settings (a re-run with other settings is refused)
-    chains/<task>/chains.jsonl   teacher chains (resumed chunk by chunk)
-    pairs.jsonl, README.md       preference pairs and their dataset card
-    train/                       DPO checkpoints, the trained model, log.json, training.png
-    eval/<label>/<task>/         chains.jsonl + summary.json per evaluated model
+    run.json                             the settings (a re-run with other settings is refused)
+    round-<r>/chains/<task>/chains.jsonl teacher chains of round r (resumed chunk by chunk)
+    round-<r>/pairs.jsonl, README.md     the round's preference pairs (balanced across tasks), their card
+    round-<r>/train/                     DPO of the previous round's model (round 1: the student)
+    eval/<label>/<task>/                 chains.jsonl + summary.json per evaluated model
     results.json, report.html, *.png
+
+Round 1's teachers are the configured ones (gold chains, the student's own samples, larger
+models). From round 2 on, the previous round's trained student samples fresh chains on new
+training problems, and its mistakes against gold chains (or its own correct samples) are the
+next round's pairs: on-policy rounds, each starting from the model the last one trained.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import time
 from collections.abc import Callable
@@ -21,21 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fcdistill.agent import AgentConfig
+from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
-from fcdistill.chains.generate import expected_chains, generate, load_done, parse_teacher
-from fcdistill.chains.jsonl import read_jsonl, write_jsonl, write_text_atomic
-from fcdistill.chains.records import Chain, Problem, Sampling
+from fcdistill.teachers import expected_chains, generate, load_done, parse_teacher
+from fcdistill.files import read_jsonl, write_jsonl, write_text_atomic
+from fcdistill.records import Chain, Problem, Sampling
 from fcdistill.evaluation.compare import comparison, evaluation
+from fcdistill.evaluation.results import OVERALL, ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.models import resolve
 from fcdistill.models.size import count_parameters
-from fcdistill.pairs.build import build_pairs
+from fcdistill.pairs.build import Pair, build_pairs
 from fcdistill.pairs.card import dataset_card
 from fcdistill.pipeline.config import RunConfig, TaskSpec
+from fcdistill.progress import progress
 from fcdistill.tasks import get_task
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.overlap import assert_disjoint
@@ -48,8 +55,21 @@ class RunSetupError(ValueError):
     pass
 
 
-def _bar(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+class TaskRun:
+    """One task of the run: its problems for training (per round) and for evaluation."""
+
+    def __init__(self, spec: TaskSpec, seed: int, rounds: int) -> None:
+        try:
+            self.task = get_task(spec.name, **spec.options)
+            self.eval_task = get_task(spec.name, **{**spec.options, **spec.eval_options})
+        except ValueError as exc:
+            raise RunSetupError(f"tasks: {spec.name}: options: {exc}") from None
+        self.spec = spec
+        self.name = self.task.name
+        every = self.task.problems(spec.train * rounds, split="train", seed=seed) if spec.train else []
+        self.train = [every[r * spec.train : (r + 1) * spec.train] for r in range(rounds)]
+        self.eval = self.eval_task.problems(spec.eval, split=spec.eval_split, seed=seed)
+        assert_disjoint(every, self.eval)
 
 
 class Pipeline:
@@ -90,17 +110,6 @@ class Pipeline:
         a = self.config.agent
         return AgentConfig(n_max=n_max, max_invalid=a.max_invalid, protocol=a.protocol, worked_examples=a.worked_examples, sampling=sampling)
 
-    def problems(self, spec: TaskSpec) -> tuple[Task, list[Problem], Task, list[Problem]]:
-        try:
-            task = get_task(spec.name, **spec.options)
-            eval_task = get_task(spec.name, **{**spec.options, **spec.eval_options})
-        except ValueError as exc:
-            raise RunSetupError(f"tasks: {spec.name}: options: {exc}") from None
-        train_problems = task.problems(spec.train, split="train", seed=self.config.seed)
-        eval_problems = eval_task.problems(spec.eval, split=spec.eval_split, seed=self.config.seed)
-        assert_disjoint(train_problems, eval_problems)
-        return task, train_problems, eval_task, eval_problems
-
     def stage(self, name: str, done: bool, work: Callable[[], Any]) -> None:
         if done:
             self.console.print(f"[dim]{name}: complete, skipped[/]")
@@ -110,115 +119,170 @@ class Pipeline:
         work()
         self.stages[name] = round(time.perf_counter() - started, 1)
 
-    # -- stages ---------------------------------------------------------------------------
+    # -- rounds ---------------------------------------------------------------------------
 
-    def chains(self, task: Task, problems: list[Problem]) -> None:
-        t = self.config.teacher
-        sampling = Sampling(temperature=t.temperature, top_p=t.top_p, seed=self.config.seed)
+    def round_dir(self, r: int) -> Path:
+        return self.out / f"round-{r}"
+
+    def model_after(self, r: int) -> str:
+        """The student as round `r` leaves it (round 0: the configured student)."""
+        return self.config.training.model if r == 0 else str(self.round_dir(r) / "train" / "model")
+
+    def teachers(self, r: int) -> tuple[list[str], Sampling, int]:
+        """Round r's teachers, their sampling and k: the configured ones in round 1; gold chains
+        (when configured) and the previous round's student from round 2 on."""
+        t, seed = self.config.teacher, self.config.seed
+        if r == 1:
+            return t.teachers, Sampling(temperature=t.temperature, top_p=t.top_p, seed=seed), t.k
+        rs = self.config.rounds
+        gold = ["gold"] if "gold" in t.teachers else []
+        return [*gold, f"local:{self.model_after(r - 1)}"], Sampling(temperature=rs.temperature, top_p=rs.top_p, seed=seed + r), rs.k
+
+    def chains_path(self, r: int, task: str) -> Path:
+        return self.round_dir(r) / "chains" / task / "chains.jsonl"
+
+    def chains_done(self, r: int, run: TaskRun) -> bool:
+        specs, _, k = self.teachers(r)
+        expected = expected_chains(run.train[r - 1], [parse_teacher(s)[0] == "gold" for s in specs], k)
+        return len(load_done(self.chains_path(r, run.name))) >= expected
+
+    def chains(self, r: int, run: TaskRun) -> None:
+        specs, sampling, k = self.teachers(r)
         teachers = []
-        for spec in t.teachers:
+        for spec in specs:
             kind, model, url = parse_teacher(spec)
             teachers.append((model, None if kind == "gold" else self.backend(kind, model, url)))
-        total = expected_chains(problems, [b is None for _, b in teachers], t.k)
-        out = self.out / "chains" / task.name
-        out.mkdir(parents=True, exist_ok=True)
-        with _bar(self.console) as bar:
-            progress = bar.add_task(f"{task.name} teacher chains", total=total, completed=len(load_done(out / "chains.jsonl")))
-            generate(task, problems, teachers, self.agent_config(self.config.agent.n_max, sampling), t.k, out,
-                     on_chains=lambda m: bar.advance(progress, m))
+        problems = run.train[r - 1]
+        path = self.chains_path(r, run.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        total = expected_chains(problems, [b is None for _, b in teachers], k)
+        with progress(self.console, f"round {r}: {run.name} teacher chains", total, completed=len(load_done(path))) as bar:
+            generate(run.task, problems, teachers, self.agent_config(self.config.agent.n_max, sampling), k, path.parent,
+                     on_chains=bar.advance)
 
-    def chains_done(self, task: Task, problems: list[Problem]) -> bool:
-        t = self.config.teacher
-        expected = expected_chains(problems, [parse_teacher(s)[0] == "gold" for s in t.teachers], t.k)
-        return len(load_done(self.out / "chains" / task.name / "chains.jsonl")) >= expected
+    def pairs(self, r: int, runs: list[TaskRun]) -> None:
+        """Pairs per task, each task giving the same number (the smallest task's, at most
+        `per_task`), shuffled together."""
+        p, rng = self.config.pairs, random.Random(self.config.seed + r)
+        chains, per_task = [], {}
+        for run in runs:
+            mine = load_done(self.chains_path(r, run.name))
+            chains += mine
+            found = build_pairs(mine, {run.name: run.task.functions()}, strategy=p.strategy,
+                                max_per_problem=p.max_per_problem, require_clean=p.require_clean, seed=self.config.seed + r)
+            rng.shuffle(found)
+            per_task[run.name] = found
+        counts = [len(found) for found in per_task.values() if found]
+        if not counts:
+            raise RunSetupError(f"round {r}: no preference pairs: no problem has both a correct and an incorrect chain "
+                                "(add a teacher, raise k or the temperature)")
+        keep = min([*counts, *([p.per_task] if p.per_task else [])])
+        pairs: list[Pair] = [pair for found in per_task.values() for pair in found[:keep]]
+        rng.shuffle(pairs)
+        out = self.round_dir(r)
+        write_jsonl(out / "pairs.jsonl", pairs)
+        card_settings = {"teachers": self.teachers(r)[0], "k": self.teachers(r)[2], "sampling": self.teachers(r)[1].model_dump()}
+        write_text_atomic(out / "README.md", dataset_card(chains, pairs, p.strategy, card_settings))
+        self.console.print(f"round {r}: {len(pairs)} pairs ({p.strategy}): " + ", ".join(f"{t} {min(len(f), keep)}" for t, f in per_task.items()))
 
-    def pairs(self, tasks: list[Task]) -> None:
-        chains = [c for task in tasks for c in load_done(self.out / "chains" / task.name / "chains.jsonl")]
-        p = self.config.pairs
-        pairs = build_pairs(chains, {t.name: t.functions() for t in tasks}, strategy=p.strategy,
-                            max_per_problem=p.max_per_problem, require_clean=p.require_clean, seed=self.config.seed)
-        if not pairs:
-            raise RunSetupError("no preference pairs: no problem has both a correct and an incorrect chain (add a teacher, raise k or the temperature)")
-        write_jsonl(self.out / "pairs.jsonl", pairs)
-        write_text_atomic(self.out / "README.md", dataset_card(chains, pairs, p.strategy, {"teachers": self.config.teacher.teachers}))
-        self.console.print(f"{len(pairs)} pairs ({p.strategy}) from {len({x.problem_id for x in pairs})} problems")
+    def training(self, r: int) -> None:
+        settings = self.config.training.model_copy(update={"model": self.model_after(r - 1)})
+        out = self.round_dir(r) / "train"
+        train(str(self.round_dir(r) / "pairs.jsonl"), out, settings, resume=out.exists(), log=self.console.print)
 
-    def models(self) -> list[dict[str, Any]]:
-        """Every evaluated model: label, id, backend, size."""
-        student = self.config.training.model
-        models = [
-            {"label": "base", "model": student, "backend": "local", "base_url": None, "role": "student"},
-            {"label": "trained", "model": str(self.out / "train" / "model"), "backend": "local", "base_url": None, "role": "trained"},
-        ]
+    def trained(self, r: int) -> bool:
+        out = self.round_dir(r) / "train"
+        return (out / "model" / "config.json").is_file() and (out / "log.json").is_file()
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def models(self) -> list[ModelInfo]:
+        rounds = self.config.rounds.rounds
+        models = [ModelInfo(label="base", model=self.model_after(0), role="student")]
+        if self.config.evaluation.every_round:
+            models += [ModelInfo(label=f"round-{r}", model=self.model_after(r), role="round") for r in range(1, rounds)]
+        models.append(ModelInfo(label="trained", model=self.model_after(rounds), role="trained"))
         for m in self.config.evaluation.models:
-            models.append({"label": m.label, "model": m.model, "backend": m.backend, "base_url": m.base_url, "role": "other", "parameters": m.parameters})
+            models.append(ModelInfo(label=m.label, model=m.model, backend=m.backend, base_url=m.base_url, role="other", parameters=m.parameters))
         for m in models:
-            if m.get("parameters") is None and m["backend"] == "local":
-                m["parameters"] = count_parameters(resolve(m["model"], self.console.print))
+            if m.parameters is None and m.backend == "local":
+                m.parameters = count_parameters(resolve(m.model, self.console.print))
         return models
 
-    def evaluate(self, model: dict[str, Any], task: Task, problems: list[Problem]) -> None:
+    def evaluate(self, model: ModelInfo, task: Task, problems: list[Problem]) -> None:
         config = self.agent_config(max(self.config.evaluation.n_max), Sampling(seed=self.config.seed))
-        backend = self.backend(model["backend"], model["model"], model["base_url"])
-        with _bar(self.console) as bar:
-            progress = bar.add_task(f"{model['label']} on {task.name}", total=len(problems))
-            run_evaluation(backend, task, problems, config, self.out / "eval" / model["label"] / task.name,
-                           on_step=lambda done, total: bar.update(progress, completed=done))
-        if model["label"] == "trained":  # free its memory; the trained model is not needed again
-            self.backends.pop(("local", model["model"], None), None)
+        backend = self.backend(model.backend, model.model, model.base_url)
+        with progress(self.console, f"{model.label} on {task.name}", len(problems)) as bar:
+            run_evaluation(backend, task, problems, config, self.out / "eval" / model.label / task.name,
+                           on_step=lambda done, total: bar.update(done))
 
     # -- the whole run --------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
-        specs = [(spec, *self.problems(spec)) for spec in self.config.tasks]
+    def run(self) -> RunResults:
+        rounds = self.config.rounds.rounds
+        runs = [TaskRun(spec, self.config.seed, rounds) for spec in self.config.tasks]
         self.check_settings()  # after the problems: bad task options or data files leave no run.json behind
-        for _, task, train_problems, _, _ in specs:
-            self.stage(f"teacher chains: {task.name}", self.chains_done(task, train_problems), lambda: self.chains(task, train_problems))
-        self.stage("pairs", (self.out / "pairs.jsonl").is_file(), lambda: self.pairs([s[1] for s in specs]))
-        train_dir = self.out / "train"
-        self.backends.clear()  # the teacher's memory back before training (`train` returns it to the system)
-        self.stage("training", (train_dir / "model" / "config.json").is_file() and (train_dir / "log.json").is_file(),
-                   lambda: train(str(self.out / "pairs.jsonl"), train_dir, self.config.training, resume=train_dir.exists(), log=self.console.print))
+        trained = [run for run in runs if run.spec.train]
+        for r in range(1, rounds + 1):
+            for run in trained:
+                self.stage(f"round {r}: teacher chains: {run.name}", self.chains_done(r, run), lambda: self.chains(r, run))
+            self.stage(f"round {r}: pairs", (self.round_dir(r) / "pairs.jsonl").is_file(), lambda: self.pairs(r, trained))
+            self.backends.clear()  # the teachers' memory back before training (`train` returns it to the system)
+            self.stage(f"round {r}: training", self.trained(r), lambda: self.training(r))
         models = self.models()
         for model in models:
-            for _, _, _, eval_task, eval_problems in specs:
-                where = self.out / "eval" / model["label"] / eval_task.name
-                self.stage(f"evaluation: {model['label']} on {eval_task.name}", (where / SUMMARY).is_file(),
-                           lambda: self.evaluate(model, eval_task, eval_problems))
-        return self.results(models, [s[3] for s in specs])
+            for run in runs:
+                where = self.out / "eval" / model.label / run.name
+                self.stage(f"evaluation: {model.label} on {run.name}", (where / SUMMARY).is_file(),
+                           lambda: self.evaluate(model, run.eval_task, run.eval))
+            self.backends.clear()  # each model is evaluated once; free it before the next
+        return self.results(models, runs)
 
-    def results(self, models: list[dict[str, Any]], tasks: list[Task]) -> dict[str, Any]:
-        chains = {(m["label"], t.name): read_jsonl(self.out / "eval" / m["label"] / t.name / CHAINS, Chain) for m in models for t in tasks}
-        evaluations, comparisons = [], []
-        for t in tasks:
-            for n_max in self.config.evaluation.n_max:
-                evaluations += [evaluation(m["label"], t.name, chains[m["label"], t.name], n_max) for m in models]
-                base = chains["base", t.name]
-                comparisons += [comparison("base", base, m["label"], chains[m["label"], t.name], t.name, n_max) for m in models[1:]]
-        log_path = self.out / "train" / "log.json"
-        training = {k: v for k, v in json.loads(log_path.read_text()).items() if k != "history"} if log_path.is_file() else None
-        return {
-            "title": f"fcdistill run '{self.config.name}'",
-            "models": [{k: m[k] for k in ("label", "model", "parameters", "role")} for m in models],
-            "evaluations": [e.model_dump(mode="json") for e in evaluations],
-            "comparisons": [c.model_dump(mode="json") for c in comparisons],
-            "training": training,
-            "stages": self.stages,
-            "chains": chains,
-        }
+    def results(self, models: list[ModelInfo], runs: list[TaskRun]) -> RunResults:
+        budgets = self.config.evaluation.n_max
+        chains = {(m.label, run.name): read_jsonl(self.out / "eval" / m.label / run.name / CHAINS, Chain) for m in models for run in runs}
+        groups = {p.id: run.eval_task.group(p) for run in runs for p in run.eval}
+        evaluations, comparisons, gold = [], [], []
+        for name in [run.name for run in runs] + ([OVERALL] if len(runs) > 1 else []):
+            per = {m.label: [c for run in runs if name in (run.name, OVERALL) for c in chains[m.label, run.name]] for m in models}
+            for n_max in budgets:
+                evaluations += [evaluation(m.label, name, per[m.label], n_max, groups) for m in models]
+                comparisons += [comparison("base", per["base"], m.label, per[m.label], name, n_max) for m in models[1:]]
+        for run in runs:
+            solved = [p for p in run.eval if p.solution]
+            if solved:
+                replayed = Agent(None, run.eval_task, self.agent_config(max(budgets), Sampling())).replay(solved)
+                gold.append(evaluation("gold", run.name, replayed, max(budgets), groups))
+        infos = []
+        for r in range(1, self.config.rounds.rounds + 1):
+            log_path = self.round_dir(r) / "train" / "log.json"
+            log = {k: v for k, v in json.loads(log_path.read_text()).items() if k != "history"} if log_path.is_file() else None
+            pairs = read_jsonl(self.round_dir(r) / "pairs.jsonl", Pair) if (self.round_dir(r) / "pairs.jsonl").is_file() else []
+            counts = {run.name: sum(p.task == run.name for p in pairs) for run in runs if run.spec.train}
+            infos.append(RoundInfo(round=r, teachers=self.teachers(r)[0], pairs=counts, training=log))
+        return RunResults(
+            title=f"fcdistill run '{self.config.name}'", models=models, evaluations=evaluations, comparisons=comparisons,
+            gold=gold, rounds=infos, stages=self.stages,
+        )
+
+    def eval_chains(self, models: list[ModelInfo]) -> dict[str, list[Chain]]:
+        """Every evaluated model's chains over all tasks, for the report."""
+        out: dict[str, list[Chain]] = {}
+        for m in models:
+            for spec in self.config.tasks:
+                path = self.out / "eval" / m.label / spec.name / CHAINS
+                out.setdefault(m.label, []).extend(read_jsonl(path, Chain) if path.is_file() else [])
+        return out
 
 
-def write_outputs(results: dict[str, Any], out: Path, max_chains: int = 50) -> Path:
+def write_outputs(results: RunResults, chains: dict[str, list[Chain]], out: Path, max_chains: int = 50) -> Path:
     """results.json, the plots and report.html."""
     from fcdistill.report.html import write_report
     from fcdistill.report.plots import accuracy_vs_size
 
-    chains = results.pop("chains")
-    write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
-    accuracy_vs_size(results["evaluations"], results["models"], out / "accuracy_vs_size.png")
-    if (out / "train" / "training.png").is_file():
-        shutil.copyfile(out / "train" / "training.png", out / "training.png")
-    by_label: dict[str, list[Chain]] = {}
-    for (label, _task), group in chains.items():
-        by_label.setdefault(label, []).extend(group)
-    return write_report(results, by_label, out, max_chains)
+    write_text_atomic(out / "results.json", results.model_dump_json(indent=2) + "\n")
+    accuracy_vs_size(results, out / "accuracy_vs_size.png")
+    last = out / f"round-{len(results.rounds)}" / "train" / "training.png"
+    if last.is_file():
+        shutil.copyfile(last, out / "training.png")
+    return write_report(results, chains, out, max_chains)

@@ -12,7 +12,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from fcdistill.chains.records import CallRecord, Chain, Message
+from fcdistill.records import CallRecord, Chain, Message
+from fcdistill.evaluation.compare import Comparison, Evaluation
+from fcdistill.evaluation.results import OVERALL, RunResults
 from fcdistill.evaluation.stats import format_p
 
 FIGURES = (("accuracy_vs_size.png", "Accuracy against model size (95% CI)"), ("training.png", "Training curves"))
@@ -54,20 +56,8 @@ document.querySelectorAll(".filter button").forEach(function (button) {
 """
 
 
-def write_report(results: dict[str, Any], chains: dict[str, list[Chain]], out_dir: Path, max_chains: int = 50) -> Path:
+def write_report(results: RunResults, chains: dict[str, list[Chain]], out_dir: Path, max_chains: int = 50) -> Path:
     """Write `out_dir/report.html` and return its path.
-
-    `results` is a plain dict; every key is optional:
-
-    * `title`: str.
-    * `models`: list of {`label`, `model` (id), `parameters` (int), `role`}.
-    * `evaluations`: list of {`model` (a label), `task`, `n_max`, `n`, `correct`, `accuracy`,
-      `ci` ([low, high] as fractions), `valid_call_rate`, `mean_steps`, `stop_reasons` and
-      `error_types` (name -> count)}.
-    * `comparisons`: list of paired tests {`a`, `b` (labels), `task`, `n_max`, `n`,
-      `a_correct`, `b_correct`, `only_a`, `only_b`, `mcnemar_p`, `wilcoxon_p`}.
-    * `training`: {`steps`, `seconds`, `seconds_per_pair`, `peak_memory_mb`} or None.
-    * `stages`: stage name -> seconds.
 
     `chains` maps a model label to its evaluation chains; at most `max_chains` per label are
     shown, correct and incorrect both represented. `accuracy_vs_size.png` and `training.png`
@@ -75,20 +65,19 @@ def write_report(results: dict[str, Any], chains: dict[str, list[Chain]], out_di
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    title = results.get("title") or "fcdistill report"
-    models = {m["label"]: m for m in results.get("models") or []}
     sections = [
-        f"<h1>{escape(title)}</h1>",
-        _headlines(results.get("comparisons") or []),
-        _run_line(results.get("stages") or {}, results.get("training")),
-        _comparison_table(results.get("evaluations") or [], models),
-        _tests_table(results.get("comparisons") or []),
+        f"<h1>{escape(results.title)}</h1>",
+        _headlines(results.comparisons),
+        _run_line(results),
+        _comparison_table(results),
+        _tests_table(results.comparisons),
+        _breakdown(results),
         _figures(out_dir),
         _chains_section(chains, max_chains),
     ]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"<title>{escape(results.title)}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(s for s in sections if s)
         + f"\n<script>{FILTER_JS}</script>\n</body></html>\n"
     )
@@ -106,13 +95,10 @@ def format_parameters(n: int | None) -> str:
     return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
 
 
-def format_accuracy(evaluation: dict[str, Any]) -> str:
+def format_accuracy(evaluation: Evaluation) -> str:
     """12.0% [8.2, 17.2]."""
-    text = f"{100 * evaluation['accuracy']:.1f}%" if evaluation.get("accuracy") is not None else MISSING
-    if evaluation.get("ci"):
-        low, high = evaluation["ci"]
-        text += f" [{100 * low:.1f}, {100 * high:.1f}]"
-    return text
+    low, high = evaluation.ci
+    return f"{100 * evaluation.accuracy:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def _counts(counts: dict[str, int] | None) -> str:
@@ -129,52 +115,64 @@ def _table(table_id: str, headers: list[str], rows: list[list[str]]) -> str:
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>'
 
 
-def _headlines(comparisons: list[dict[str, Any]]) -> str:
-    lines = []
-    for c in comparisons:
-        if c.get("a") != "base" or c.get("b") != "trained" or not c.get("n"):
-            continue
-        lines.append(
-            f"trained vs base on {c.get('task', MISSING)} (n_max {c.get('n_max', MISSING)}): "
-            f"{c['a_correct'] / c['n']:.1%} → {c['b_correct'] / c['n']:.1%}, "
-            f"McNemar p = {format_p(c.get('mcnemar_p'))}, Wilcoxon p = {format_p(c.get('wilcoxon_p'))}"
-        )
+def _headlines(comparisons: list[Comparison]) -> str:
+    lines = [
+        f"trained vs base on {c.task} (n_max {c.n_max}): {c.a_correct / c.n:.1%} → {c.b_correct / c.n:.1%}, "
+        f"McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p = {format_p(c.wilcoxon_p)}"
+        for c in comparisons if c.a == "base" and c.b == "trained" and c.n
+    ]
     return "\n".join(f'<p class="answer">{escape(line)}</p>' for line in lines)
 
 
-def _run_line(stages: dict[str, float], training: dict[str, Any] | None) -> str:
+def _run_line(results: RunResults) -> str:
     parts = []
-    if stages:
-        parts.append("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages.items()))
-    if training:
+    if results.stages:
+        parts.append("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in results.stages.items()))
+    for info in results.rounds:
+        training = info.training or {}
         parts.append(
-            f"training: {_value(training.get('steps'))} steps in {_value(training.get('seconds'), '.0f')} s "
-            f"({_value(training.get('seconds_per_pair'), '.2f')} s/pair), "
-            f"peak memory {_value(training.get('peak_memory_mb'), '.0f')} MB"
+            f"round {info.round}: teachers {', '.join(info.teachers)}; pairs "
+            + ", ".join(f"{task} {n}" for task, n in info.pairs.items())
+            + (f"; {_value(training.get('steps'))} steps in {_value(training.get('seconds'), '.0f')} s "
+               f"({_value(training.get('seconds_per_pair'), '.2f')} s/pair), peak memory {_value(training.get('peak_memory_mb'), '.0f')} MB"
+               if training else "")
         )
-    return f'<p class="run">{escape(" · ".join(parts))}</p>' if parts else ""
+    return "".join(f'<p class="run">{escape(part)}</p>' for part in parts)
 
 
-def _comparison_table(evaluations: list[dict[str, Any]], models: dict[str, dict[str, Any]]) -> str:
+def _comparison_table(results: RunResults) -> str:
+    models = {m.label: m for m in results.models}
     headers = ["model", "model id", "parameters", "task", "n_max", "correct", "accuracy [95% CI]",
                "valid-call rate", "mean steps", "stop reasons", "error types"]
     rows = []
-    for e in evaluations:
-        model = models.get(e.get("model"), {})
+    for e in results.evaluations:
+        model = models.get(e.model)
         rows.append([
-            str(e.get("model", MISSING)), str(model.get("model", MISSING)), format_parameters(model.get("parameters")),
-            str(e.get("task", MISSING)), _value(e.get("n_max")), f"{_value(e.get('correct'))}/{_value(e.get('n'))}",
-            format_accuracy(e), _value(e.get("valid_call_rate"), ".1%"), _value(e.get("mean_steps"), ".2f"),
-            _counts(e.get("stop_reasons")), _counts(e.get("error_types")),
+            e.model, model.model if model else MISSING, format_parameters(model.parameters if model else None), e.task,
+            str(e.n_max), f"{e.correct}/{e.n}", format_accuracy(e), f"{e.valid_call_rate:.1%}", f"{e.mean_steps:.2f}",
+            _counts(e.stop_reasons), _counts(e.error_types),
         ])
     return "<h2>Models</h2>\n" + _table("comparison", headers, rows)
 
 
-def _tests_table(comparisons: list[dict[str, Any]]) -> str:
+def _tests_table(comparisons: list[Comparison]) -> str:
     headers = ["a", "b", "task", "n_max", "n", "a correct", "b correct", "only a", "only b", "McNemar p", "Wilcoxon p"]
-    keys = ("a", "b", "task", "n_max", "n", "a_correct", "b_correct", "only_a", "only_b")
-    rows = [[_value(c.get(k)) for k in keys] + [format_p(c.get("mcnemar_p")), format_p(c.get("wilcoxon_p"))] for c in comparisons]
+    rows = [[c.a, c.b, c.task, str(c.n_max), str(c.n), str(c.a_correct), str(c.b_correct), str(c.only_a), str(c.only_b),
+             format_p(c.mcnemar_p), format_p(c.wilcoxon_p)] for c in comparisons]
     return "<h2>Paired tests</h2>\n" + _table("tests", headers, rows)
+
+
+def _breakdown(results: RunResults) -> str:
+    """Per task at the largest budget: accuracy by difficulty group, mean steps and first calls,
+    every model beside the gold chains of the same problems."""
+    if not results.evaluations:
+        return ""
+    budget = max(e.n_max for e in results.evaluations)
+    rows = [e for e in [*results.gold, *results.evaluations] if e.n_max == budget and e.task != OVERALL]
+    headers = ["task", "model", "accuracy by group", "mean steps", "first calls"]
+    body = [[e.task, e.model, ", ".join(f"{g} {k}/{n}" for g, (k, n) in e.by_group.items()) or MISSING,
+             f"{e.mean_steps:.2f}", _counts(e.first_calls)] for e in sorted(rows, key=lambda e: e.task)]
+    return f"<h2>What the models do (n_max {budget})</h2>\n" + _table("breakdown", headers, body)
 
 
 def _figures(out_dir: Path) -> str:

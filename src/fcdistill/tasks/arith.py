@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.calls import CallError
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import ARITHMETIC
@@ -107,6 +107,10 @@ class ArithTask(Task):
                 )
             )
         return out
+
+    def group(self, problem: Problem) -> str | None:
+        n = problem.meta.get("operations")
+        return None if n is None else f"{n} operation{'s' if n != 1 else ''}"
 
     def check(self, answer: str | None, problem: Problem) -> bool:
         if answer is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.registry import FunctionSet
 
 
 class Task(ABC):
     name: str
     description: str
+    reply_tokens: int = 48  # the longest reply a correct chain needs (one call), as a generation limit
 
     @abstractmethod
     def functions(self) -> FunctionSet:
@@ -27,3 +28,10 @@ class Task(ABC):
     def worked_examples(self) -> list[Problem]:
         """Solved problems (with `solution`) shown in the prompt; none by default."""
         return []
+
+    def group(self, problem: Problem) -> str | None:
+        """What makes a problem harder, as a label to break accuracy down by (e.g. "2 operations")."""
+        if problem.solution:
+            steps = len(problem.solution) - 1
+            return f"{steps} call{'s' if steps != 1 else ''}"
+        return None

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from fcdistill.chains.jsonl import read_jsonl
+from fcdistill.files import read_jsonl
 
 R = TypeVar("R", bound=BaseModel)
 

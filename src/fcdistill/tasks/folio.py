@@ -15,12 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.fol.ast import Formula, to_ascii
 from fcdistill.functions.fol.parser import KEYWORDS, FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, ArityError, decide
 from fcdistill.tasks.datasets import DatasetRecords
-from fcdistill.tasks.logic import TRUTH_INSTRUCTION, FolTask, fol_solution, normalise_label
+from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label, truth_instruction
 
 HUB_DATASET = "yale-nlp/FOLIO"
 HUB_SPLITS = {"train": "train", "validation": "validation", "test": "validation"}  # the test set is unreleased
@@ -145,7 +145,7 @@ def question_text(premises: list[str], conclusion: str) -> str:
     numbered = "\n".join(f"{i}. {p.strip()}" for i, p in enumerate((p for p in premises if p.strip()), 1))
     return (
         f"Premises:\n{numbered}\nConclusion: {conclusion.strip()}\n"
-        f"Is the conclusion True, False or Uncertain given the premises? {TRUTH_INSTRUCTION}"
+        f"Is the conclusion True, False or Uncertain given the premises? {truth_instruction()}"
     )
 
 

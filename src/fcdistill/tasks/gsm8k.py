@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from pydantic import BaseModel, field_validator
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import GSM8K_FUNCTIONS
 from fcdistill.functions.numbers import format_number, to_number

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import GSM8K_FUNCTIONS
 from fcdistill.functions.numbers import format_number

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 from fcdistill.functions.calls import format_call
 from fcdistill.functions.fol.functions import fol_functions
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
@@ -11,10 +11,11 @@ from fcdistill.tasks.base import Task
 
 TRUTH_LABELS = ("True", "False", "Uncertain")
 _ALIASES = {"true": "True", "false": "False", "uncertain": "Uncertain", "unknown": "Uncertain"}
-TRUTH_INSTRUCTION = (
-    "Write each premise as a formula with Premise, test the conclusion with Check, "
-    "then call Answer with True, False or Uncertain."
-)
+
+
+def truth_instruction(labels: str = "True, False or Uncertain") -> str:
+    """The last line of every true/false question: one wording across the logic tasks."""
+    return f"Record every sentence as a formula with Premises, test the statement with Check, then call Answer with {labels}."
 
 
 def normalise_label(text: str | None) -> str | None:
@@ -26,16 +27,18 @@ def normalise_label(text: str | None) -> str | None:
 
 
 def fol_solution(premises: list[str], conclusion: str, answer: str) -> list[str]:
-    """Gold calls: one Premise per formula, one Check, then Answer."""
+    """Gold calls: all premises in one Premises call, one Check, then Answer."""
     return [
-        *(format_call("Premise", {"formula": p}) for p in premises),
+        format_call("Premises", {"formulas": premises}),
         format_call("Check", {"conclusion": conclusion}),
         format_call("Answer", {"answer": answer}),
     ]
 
 
 class FolTask(Task):
-    """A task answered through Premise / Check / Answer; answers are True, False or Uncertain."""
+    """A task answered through Premises / Check / Answer; answers are True, False or Uncertain."""
+
+    reply_tokens = 512  # one Premises call holds a whole problem's formulas
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
         if timeout_s <= 0:
@@ -49,3 +52,8 @@ class FolTask(Task):
 
     def check(self, answer: str | None, problem: Problem) -> bool:
         return normalise_label(answer) == problem.answer
+
+    def group(self, problem: Problem) -> str | None:
+        """The proof depth where the generator knows it, else the answer label."""
+        depth = problem.meta.get("depth")
+        return f"depth {depth}" if depth is not None else f"label {problem.answer}"

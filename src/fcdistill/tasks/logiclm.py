@@ -1,7 +1,7 @@
 """ProofWriter, PrOntoQA and LogicalDeduction in the Logic-LM format: a JSON list of
 `{id, context, question, options, answer}` with lettered options such as "A) True".
 
-There are no gold formulas: the model writes the premises itself with Premise and tests
+There are no gold formulas: the model writes the premises itself with Premises and tests
 the statement (or each option) with Check. Answers are True / False / Uncertain for
 ProofWriter and PrOntoQA (mapped from the option letter), the option letter for
 LogicalDeduction.
@@ -16,17 +16,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
+from fcdistill.functions.calls import format_call
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
-from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label
+from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label, truth_instruction
 
 NO_GOLD = "no gold FOL"
 _OPTION = re.compile(r"\s*\(?([A-Z])\)\s*(.*)", re.S)
 _LETTER = re.compile(r"\s*\(?([A-Za-z])(?:[).:])?(?:\s.*)?", re.S)  # "B", "(B)", "B) The ...", "b."
 
-TRUTH_ANSWER = "Write the facts and rules as formulas with Premise, test the statement with Check, then call Answer with {labels}."
 CHOICE_ANSWER = (
-    "Write the facts as formulas with Premise, test the options with Check, "
+    "Write the facts as formulas with Premises, test the options with Check, "
     "then call Answer with the letter of the option that is True."
 )
 
@@ -85,7 +85,7 @@ class LogicLMTask(FolTask):
         if data is None:
             raise ValueError(f"task '{dataset}' reads a local Logic-LM JSON file; pass it with --data")
         self.name = dataset
-        self.description = f"{dataset} (Logic-LM format) solved with Premise / Check"
+        self.description = f"{dataset} (Logic-LM format) solved with Premises / Check"
         self.kind = self.DATASETS[dataset]
         self._stem = Path(data).stem
         self._records = read_records(Path(data))
@@ -101,7 +101,7 @@ class LogicLMTask(FolTask):
             if answer is None:
                 raise ValueError(f"record {record.id}: option {record.answer} ({options[record.answer]!r}) is not True, False or Uncertain")
             labels = "True or False" if len(options) == 2 else "True, False or Uncertain"
-            question = f"{record.context.strip()}\n\n{record.question.strip()}\n{TRUTH_ANSWER.format(labels=labels)}"
+            question = f"{record.context.strip()}\n\n{record.question.strip()}\n{truth_instruction(labels)}"
         else:
             answer = record.answer
             listed = "\n".join(record.options)
@@ -157,7 +157,7 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Anne is big. Anne is not green. Erin is kind. If something is big then it is furry. "
             "Furry things are young. If something is kind and not green then it is rough.\n\n"
             "Based on the above information, is the following statement true, false, or unknown? Anne is young.\n"
-            + TRUTH_ANSWER.format(labels="True, False or Uncertain"),
+            + truth_instruction(),
             fol_solution(
                 ["Big(anne)", "~Green(anne)", "Kind(erin)", "forall x (Big(x) -> Furry(x))",
                  "forall x (Furry(x) -> Young(x))", "forall x (Kind(x) & ~Green(x) -> Rough(x))"],
@@ -168,7 +168,7 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Gary is cold. Gary is quiet. If something is quiet and cold then it is not blue. "
             "All blue things are round.\n\n"
             "Based on the above information, is the following statement true, false, or unknown? Gary is round.\n"
-            + TRUTH_ANSWER.format(labels="True, False or Uncertain"),
+            + truth_instruction(),
             fol_solution(
                 ["Cold(gary)", "Quiet(gary)", "forall x (Quiet(x) & Cold(x) -> ~Blue(x))", "forall x (Blue(x) -> Round(x))"],
                 "Round(gary)", "Uncertain",
@@ -178,7 +178,7 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
     "prontoqa": [
         (
             "Every blicket is a dax. Daxes are not bitter. Each blicket is fast. Sam is a blicket.\n\n"
-            "Is the following statement true or false? Sam is bitter.\n" + TRUTH_ANSWER.format(labels="True or False"),
+            "Is the following statement true or false? Sam is bitter.\n" + truth_instruction("True or False"),
             fol_solution(
                 ["forall x (Blicket(x) -> Dax(x))", "forall x (Dax(x) -> ~Bitter(x))", "forall x (Blicket(x) -> Fast(x))", "Blicket(sam)"],
                 "Bitter(sam)", "False",
@@ -192,9 +192,9 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Which of the following is true?\nA) The red book is the leftmost.\nB) The green book is the leftmost.\n"
             "C) The blue book is the leftmost.\n" + CHOICE_ANSWER,
             [
-                *(f"Premise(formula={f!r})" for f in _ORDER_AXIOMS),
-                "Premise(formula='Third(blue)')",
-                "Premise(formula='(First(green) & (Second(red) | Third(red))) | (Second(green) & Third(red))')",
+                format_call("Premises", {"formulas": [
+                    *_ORDER_AXIOMS, "Third(blue)", "(First(green) & (Second(red) | Third(red))) | (Second(green) & Third(red))",
+                ]}),
                 "Check(conclusion='First(red)')",
                 "Check(conclusion='First(green)')",
                 "Answer(answer='B')",

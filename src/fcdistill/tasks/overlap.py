@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fcdistill.chains.records import Problem
+from fcdistill.records import Problem
 
 
 class OverlapError(ValueError):

@@ -38,7 +38,7 @@ class TrainConfig(BaseModel):
     max_length: int | None = Field(1024, ge=16, description="tokens per sequence (prompt + completion)")
     max_pairs: int | None = Field(None, ge=1, description="train on the first N pairs only")
     precompute_ref: bool = Field(True, description="compute the reference log-probs once before training")
-    bf16: bool = Field(True, description="bf16 autocast (CPU and GPUs that support it)")
+    bf16: bool | None = Field(None, description="bf16 autocast; null: where the machine runs bf16 natively (probed)")
     gradient_checkpointing: bool = False
     save_steps: int = Field(25, ge=1)
     logging_steps: int = Field(1, ge=1)

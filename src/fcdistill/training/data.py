@@ -4,13 +4,15 @@ any TRL-format preference dataset (JSONL file, or a hub id when online)."""
 from __future__ import annotations
 
 import json
+import random
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from datasets import Dataset, load_dataset
 from trl.data_utils import extract_prompt
 
-from fcdistill.chains.jsonl import RecordFileError
+from fcdistill.files import RecordFileError
 
 REQUIRED = ("chosen", "rejected")
 
@@ -70,3 +72,27 @@ def load_pairs(source: str, max_pairs: int | None = None) -> Dataset:
     if max_pairs is not None:
         dataset = dataset.select(range(min(max_pairs, len(dataset))))
     return dataset
+
+
+def _system_prompt(prompt: Any) -> str:
+    if isinstance(prompt, list) and prompt and isinstance(prompt[0], dict) and prompt[0].get("role") == "system":
+        return str(prompt[0].get("content") or "")
+    return ""
+
+
+def in_blocks(dataset: Dataset, block: int, seed: int) -> Dataset:
+    """The rows reordered into blocks of `block` pairs that share a system prompt (one task's
+    functions), full blocks in a seeded random order and partial ones last: read in order, each
+    training step sees one task, whose long common prefix is then computed once per step."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, prompt in enumerate(dataset["prompt"]):
+        groups[_system_prompt(prompt)].append(i)
+    rng = random.Random(seed)
+    full, partial = [], []
+    for key in sorted(groups):
+        rows = groups[key]
+        rng.shuffle(rows)
+        for start in range(0, len(rows), block):
+            (full if len(rows) - start >= block else partial).append(rows[start : start + block])
+    rng.shuffle(full)
+    return dataset.select([i for b in full + partial for i in b])

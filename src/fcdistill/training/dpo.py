@@ -20,11 +20,12 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
-from fcdistill.chains.jsonl import write_text_atomic
+from fcdistill.files import write_text_atomic
 from fcdistill.models import resolve
+from fcdistill.models.precision import bf16_is_fast
 from fcdistill.training.config import TrainConfig
 from fcdistill.training.curves import plot_curves
-from fcdistill.training.data import load_pairs
+from fcdistill.training.data import in_blocks, load_pairs
 from fcdistill.training.trainer import FunctionCallDPOTrainer
 
 SETTINGS = "train.json"
@@ -38,10 +39,11 @@ def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
     losses = [*config.loss, *(["sft"] if config.nll_weight > 0 else [])]
     weights = [1.0] * len(config.loss) + ([config.nll_weight] if config.nll_weight > 0 else [])
     cuda = torch.cuda.is_available()
+    bf16 = bf16_is_fast() if config.bf16 is None else config.bf16 and (not cuda or torch.cuda.is_bf16_supported())
     return DPOConfig(
         output_dir=str(checkpoints),
         use_cpu=not cuda,
-        bf16=config.bf16 and (not cuda or torch.cuda.is_bf16_supported()),
+        bf16=bf16,
         loss_type=losses,
         loss_weights=weights,
         beta=config.beta,
@@ -62,6 +64,7 @@ def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
         seed=config.seed,
         report_to="none",
         remove_unused_columns=False,
+        train_sampling_strategy="sequential",  # the order `in_blocks` gives: one task per step
     )
 
 
@@ -119,7 +122,7 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
     args = dpo_config(config, out / "checkpoints")
     path = resolve(config.model, log)
     if args.process_index == 0:
-        data = load_pairs(pairs, config.max_pairs)
+        data = in_blocks(load_pairs(pairs, config.max_pairs), config.batch_size * config.gradient_accumulation, config.seed)
         _check_settings(out, config, pairs, resume)
         # On disk in the run directory: the processes of a distributed run share its cache files.
         # Staged and renamed, so a kill while saving leaves no half dataset to resume from.

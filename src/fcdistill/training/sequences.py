@@ -15,7 +15,7 @@ from typing import Any
 from transformers import PreTrainedTokenizerBase
 
 from fcdistill.backends.render import Renderer
-from fcdistill.chains.records import Message
+from fcdistill.records import Message
 
 
 class RenderError(ValueError):

@@ -1,5 +1,5 @@
 """First-order logic: a parser (FOLIO's Unicode and an ASCII notation), a z3 prover, and the
-Premise / Check / Answer functions a model calls."""
+Premises / Check / Answer functions a model calls."""
 
 from fcdistill.functions.fol.ast import Formula, to_ascii, to_unicode
 from fcdistill.functions.fol.functions import fol_functions

@@ -1,6 +1,8 @@
-"""Premise / Check / Answer: the functions a model calls to reason in first-order logic.
+"""Premises / Check / Answer: the functions a model calls to reason in first-order logic.
 
-`fol_functions()` returns a fresh FunctionSet whose Premise and Check share one list of
+`Premises` records a list of formulas in one call (a whole problem's sentences at once, so a
+chain is Premises, Check, Answer: three calls at any proof depth), `Check` asks the prover.
+`fol_functions()` returns a fresh FunctionSet whose Premises and Check share one list of
 recorded premises, so each chain (the agent asks for a new set per chain) starts empty.
 """
 
@@ -18,7 +20,7 @@ SYNTAX = (
     "Syntax: forall x (...), exists x (...), ~ not, & and, | or, xor, -> implies, <-> iff; "
     "= and != between constants; predicates like Cat(tom) or Likes(x, y). FOLIO's ∀ ∃ ¬ ∧ ∨ ⊕ → ↔ also work."
 )
-PREMISE_DOC = f"Record one premise as a first-order formula. {SYNTAX}"
+PREMISES_DOC = f"Record premises, one first-order formula per sentence, in one list. {SYNTAX}"
 CHECK_DOC = (
     "Check whether a conclusion follows from the recorded premises: True if it follows, "
     "False if its negation follows, Uncertain if neither."
@@ -26,24 +28,33 @@ CHECK_DOC = (
 
 
 def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> FunctionSet:
-    """Premise, Check, optionally Think, and Answer, with premises kept per set."""
+    """Premises, Check, optionally Think, and Answer, with premises kept per set."""
     premises: list[Formula] = []
     table: dict[str, tuple[int, str]] = {}
 
-    def premise(formula: str) -> str:
-        if len(premises) >= MAX_PREMISES:
-            raise CallError(f"Premise: at most {MAX_PREMISES} premises per problem")
-        try:
-            parsed = parse_formula(formula)
-            table.update(arities([(f"premise {len(premises) + 1}", parsed)], table))
-        except (FolSyntaxError, ArityError) as exc:
-            raise CallError(f"Premise: {exc}") from None
-        premises.append(parsed)
-        return f"Premise {len(premises)} recorded."
+    def record(formulas: list[str]) -> str:
+        # All or nothing: a formula that does not parse, or clashes with another's arity,
+        # records none of the list, and the error names its position in the list.
+        if not formulas:
+            raise CallError("Premises: the list is empty; give one formula per sentence")
+        if len(premises) + len(formulas) > MAX_PREMISES:
+            raise CallError(f"Premises: at most {MAX_PREMISES} premises per problem")
+        parsed, arity = [], table
+        for i, formula in enumerate(formulas, len(premises) + 1):
+            try:
+                one = parse_formula(formula)
+                arity = arities([(f"premise {i}", one)], arity)
+            except (FolSyntaxError, ArityError) as exc:
+                raise CallError(f"Premises: formula {i - len(premises)} ({formula[:60]!r}): {exc}; nothing was recorded") from None
+            parsed.append(one)
+        first = len(premises) + 1
+        premises.extend(parsed)
+        table.update(arity)
+        return f"Recorded premises {first}-{len(premises)}." if len(parsed) > 1 else f"Recorded premise {first}."
 
     def check(conclusion: str) -> str:
         if not premises:
-            raise CallError("Check: no premises recorded yet; record them first with Premise(formula=...)")
+            raise CallError("Check: no premises recorded yet; record them first with Premises(formulas=[...])")
         try:
             parsed = parse_formula(conclusion)
             arities([("the conclusion", parsed)], table)
@@ -58,9 +69,9 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
             raise CallError(f"Check: the prover could not decide ({verdict.reason}); try simpler formulas")
         return verdict.label
 
-    premise.__doc__, check.__doc__ = PREMISE_DOC, CHECK_DOC
+    record.__doc__, check.__doc__ = PREMISES_DOC, CHECK_DOC
     functions = [
-        Function(premise, name="Premise", examples=["Premise(formula='forall x (Cat(x) -> Animal(x))')"], gives_value=False),
+        Function(record, name="Premises", examples=["Premises(formulas=['forall x (Cat(x) -> Animal(x))', 'Cat(tom)'])"], gives_value=False),
         Function(check, name="Check", examples=["Check(conclusion='Animal(tom)')"]),
     ]
     if think:

@@ -16,8 +16,8 @@ from typing import Any
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import Backend
-from fcdistill.chains.jsonl import read_jsonl, write_text_atomic
-from fcdistill.chains.records import Chain, Problem
+from fcdistill.files import read_jsonl, write_text_atomic
+from fcdistill.records import Chain, Problem
 from fcdistill.tasks.base import Task
 
 CHAINS = "chains.jsonl"

@@ -1,4 +1,4 @@
-"""The records that flow through the pipeline: problems in, chains out.
+"""The records that flow through the pipeline: problems in, chains out (pure data: the ground floor).
 
 Messages use the OpenAI chat format (`{"role": ..., "content": ...}`, plus `tool_calls` /
 `tool_call_id` for native tool calling), so TRL, `datasets` and chat templates read them
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Message = dict[str, Any]
 StopReason = Literal["answer", "n_max", "invalid", "error"]
-Protocol = Literal["text", "json"]
+ProtocolName = Literal["text", "json"]
 
 
 class Problem(BaseModel):
@@ -47,7 +47,7 @@ class Sampling(BaseModel):
 
     temperature: float = 0.0
     top_p: float = 1.0
-    max_new_tokens: int = 48
+    max_new_tokens: int | None = Field(default=None, description="Tokens per reply; None: the task's `reply_tokens`.")
     seed: int = 0
 
     @property
@@ -62,7 +62,7 @@ class Chain(BaseModel):
     task: str
     source: str = Field(description="Which model produced the chain, or 'gold'.")
     sample: int = Field(default=0, description="Which of the k samples of this problem and source.")
-    protocol: Protocol
+    protocol: ProtocolName
     messages: list[Message]
     prompt_length: int = Field(description="How many leading messages are the prompt (system, worked examples, problem).")
     tools: list[dict[str, Any]]

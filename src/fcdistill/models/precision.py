@@ -1,0 +1,52 @@
+"""Which precision this machine runs fast: probed once, not assumed.
+
+CPUs differ: one with AVX512-BF16 or AMX runs bf16 matmuls faster than fp32, one without
+emulates them (3× slower seen on an AVX-512 Xeon, ~75× on an AVX2-only EPYC). So bf16 is
+used on a CPU only when a short matmul probe shows it at least as fast as fp32.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import torch
+
+PROBE_SIZE = 256
+
+
+def _seconds(dtype: torch.dtype, repeats: int = 5) -> float:
+    a = torch.randn(PROBE_SIZE, PROBE_SIZE).to(dtype)
+    b = torch.randn(PROBE_SIZE, PROBE_SIZE).to(dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@lru_cache(maxsize=1)
+def cpu_bf16_speedup() -> float:
+    """fp32 matmul time over bf16 matmul time on this CPU (above 1: bf16 is faster)."""
+    return _seconds(torch.float32) / _seconds(torch.bfloat16)
+
+
+def bf16_is_fast(device: str | None = None) -> bool:
+    """Does bf16 run natively (at least as fast as fp32) where the model will run?"""
+    if (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return cpu_bf16_speedup() >= 1.0
+
+
+def describe() -> str:
+    """One line for logs and benchmark output: CPU model and capability, bf16 probe."""
+    name = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return (f"{name}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
+            f"bf16/fp32 matmul speed {cpu_bf16_speedup():.2f}×")
