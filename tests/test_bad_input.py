@@ -152,7 +152,7 @@ CASES = [
     ("train-unknown-method", "train {ws}/pairs.jsonl --out {ws}/new --method qlora", "method: Input should be 'full' or 'lora'", "new"),
     ("train-pairs-torn-last-line", "train {ws}/torn-pairs.jsonl --out {ws}/new", "{ws}/torn-pairs.jsonl:2: not valid JSON", "new"),
     ("train-resume-with-changed-settings", "train {ws}/pairs.jsonl --out {ws}/trained --resume --beta 0.3",
-     "{ws}/trained was trained with other settings (differs in: beta)", "trained"),
+     "{ws}/trained holds a run with other settings (differs in: config.beta)", "trained"),
     ("train-out-under-a-file", "train {ws}/pairs.jsonl --out {ws}/notes.txt/run",
      "--out: cannot write to {ws}/notes.txt/run: {ws}/notes.txt is not a writable directory (Not a directory)", "notes.txt"),
     # run
@@ -172,8 +172,8 @@ CASES = [
      "{ws}/a-list.yaml: the config must be a mapping of settings, got list", "new"),
     ("run-config-is-a-directory", "run {ws}/mine --out {ws}/new", "{ws}/mine: cannot read the config file (Is a directory)", "new"),
     ("run-config-bad-task-option", "run {ws}/bad-option.yaml --out {ws}/new", "tasks: arith: options: arith difficulty must be 1..4, got 9", "new"),
-    ("run-resume-with-changed-settings", "run {ws}/seed-1.yaml --out {ws}/run", "{ws}/run was run with other settings (differs in: seed)", "run"),
-    ("run-out-not-a-run-dir", "run {ws}/run.yaml --out {ws}/mine", "{ws}/mine exists and is not a run directory of fcdistill (no run.json)", "mine"),
+    ("run-resume-with-changed-settings", "run {ws}/seed-1.yaml --out {ws}/run", "{ws}/run holds a run with other settings (differs in: seed)", "run"),
+    ("run-out-not-a-run-dir", "run {ws}/run.yaml --out {ws}/mine", "{ws}/mine already exists and is not an empty directory or a run of this command (no run.json)", "mine"),
 ]
 
 

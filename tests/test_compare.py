@@ -60,6 +60,30 @@ def test_a_smaller_step_budget_is_the_chain_cut_short():
     assert c.only_a == c.only_b == 0
 
 
+def test_accuracy_by_difficulty_and_first_calls():
+    """The breakdown the report shows: accuracy per difficulty group, and which function each
+    chain calls first, for gold chains and for chains that go wrong."""
+    task = get_task("arith", difficulty=2)
+    problems = task.problems(30, split="train")
+    gold = Agent(None, task, AgentConfig()).replay(problems)
+    wrong = Agent(None, task, AgentConfig()).replay(
+        [p.model_copy(update={"solution": ["Sum(a=1, b=1)", "Answer(answer=2)"]}) for p in problems])
+    groups = {p.id: task.group(p) for p in problems}
+    ones = sum(p.meta["operations"] == 1 for p in problems)
+    assert set(groups.values()) == {"1 operation", "2 operations"}
+    right = evaluation("gold", "arith", gold, 10, groups)
+    assert right.by_group == {"1 operation": (ones, ones), "2 operations": (30 - ones, 30 - ones)}
+    expected = {}
+    for p in problems:
+        name = p.solution[0].split("(")[0]
+        expected[name] = expected.get(name, 0) + 1
+    assert right.first_calls == dict(sorted(expected.items(), key=lambda kv: -kv[1])) and len(expected) >= 3
+    sums = evaluation("m", "arith", wrong, 10, groups)
+    solved = sum(p.answer == "2" for p in problems)
+    assert sums.first_calls == {"Sum": 30} and sum(k for k, _ in sums.by_group.values()) == solved
+    assert evaluation("m", "arith", wrong, 10).by_group == {}
+
+
 def test_compare_command_prints_intervals_and_tests(tmp_path):
     task = get_task("arith", difficulty=3)
     problems = task.problems(30, split="test")

@@ -44,12 +44,17 @@ def test_checks_tell_right_paths_from_lucky_answers(problems):
     assert invalid.correct and not check_chain(invalid, TASK.functions()).all_calls_valid
 
 
-def test_chain_and_step_pairs(problems):
+def test_chain_step_and_branch_pairs(problems):
     gold = played(problems, [p.solution for p in problems], "gold")
     wrong = played(problems, [[*p.solution[:-2], "Answer(answer=0)"] for p in problems], "m")
     chain_pairs = build_pairs(gold + wrong, FUNCTIONS, strategy="chain")
     step_pairs = build_pairs(gold + wrong, FUNCTIONS, strategy="step")
-    assert len(chain_pairs) == len(step_pairs) == len(problems)
+    branch_pairs = build_pairs(gold + wrong, FUNCTIONS, strategy="branch")
+    assert len(chain_pairs) == len(step_pairs) == len(branch_pairs) == len(problems)
+    for b, s, g in zip(branch_pairs, step_pairs, gold):
+        # branch: where the chains part, the correct chain's whole rest against the wrong turn
+        assert b.prompt == s.prompt and b.rejected == s.rejected
+        assert b.chosen == g.messages[len(b.prompt) :] and b.chosen[0] == s.chosen[0] and b.chosen[-1]["content"].startswith("Answer(")
     for c, s, g in zip(chain_pairs, step_pairs, gold):
         assert c.prompt == g.messages[: g.prompt_length] and c.chosen == g.messages[g.prompt_length :]
         assert c.rejected[-1]["content"] == "Answer(answer=0)"
@@ -104,7 +109,7 @@ def test_pairs_command_files_load_unchanged(tmp_path):
     chains = load_done(out / CHAINS)
     assert f"chains: {len(chains)}; pairs: {len(pairs)}" in card and "| arith | gold | 12 | 12 | 100.0% |" in card
     rerun = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "2"])
-    assert rerun.exit_code == 2 and "other settings (difficulty)" in rerun.output
+    assert rerun.exit_code == 2 and "other settings (differs in: difficulty)" in rerun.output
 
 
 def test_a_repeated_call_is_judged_at_its_own_place(problems):

@@ -146,7 +146,7 @@ def test_a_foreign_directory_is_not_used_as_a_run(tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("keep")
     result = runner.invoke(app, ["run", str(_config(tmp_path / "c.yaml", TINY)), "--out", str(out)])
-    assert result.exit_code == 2 and "not a run directory" in result.output
+    assert result.exit_code == 2 and "not an empty directory or a run of this command" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 

@@ -11,6 +11,7 @@ from fcdistill.backends.base import Completion
 from fcdistill.functions import Call, CallError
 
 text, js = TextProtocol(), JsonProtocol()
+PROSE = " ".join(f"thought{i}" for i in range(40))
 
 
 @pytest.mark.parametrize(
@@ -96,3 +97,31 @@ def test_hermes_messages_for_templates_without_tools():
 def test_unknown_protocol_lists_choices():
     with pytest.raises(ValueError, match="text, json"):
         get_protocol("xml")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Sum(a=1, b=2)", "Sum(a=1, b=2)"),  # complete: nothing after it counts
+        ("Sum(a=1, b=2) and then more", "Sum(a=1, b=2)"),
+        ("Call: Sum(a=1,", None),  # still open
+        ("I add them.\nSum(a=1, b=2)", "I add them.\nSum(a=1, b=2)"),  # a call on its own line after prose
+        ("Premises(formulas=['A(x) -> (B)', \"C)\"]) x", "Premises(formulas=['A(x) -> (B)', \"C)\"])"),  # brackets in strings
+        ("Premises(formulas=['A(x)')", "Premises(formulas=['A(x)')"),  # a closer that does not match: Python refuses it there
+        ("Su", None),
+        (PROSE, PROSE[:200]),  # prose that began no call within 200 characters
+        ("The crow is sweet. " * 11, ("The crow is sweet. " * 4)[:70]),  # prose in a loop
+        ("Premises(formulas=['Tess is a morvin, " + "Tess is a morvin, " * 6, ("Premises(formulas=['" + "Tess is a morvin, " * 4)[:88]),
+    ],
+)
+def test_text_replies_end_where_more_tokens_change_nothing(text, kept):
+    """Fed as a backend writes it, the reply stops at the first point where it is complete."""
+    protocol = TextProtocol()
+    ends = ((i, protocol.reply_end(text[:i])) for i in range(1, len(text) + 1))
+    stop = next(((i, end) for i, end in ends if end is not None), None)
+    assert (text[: stop[1]] if stop else None) == kept
+
+
+def test_json_replies_end_only_in_a_loop():
+    assert JsonProtocol().reply_end('<tool_call>{"name": "Sum", "arguments": {"a": 1}}') is None
+    assert JsonProtocol().reply_end("<tool_call>" + "ab" * 60) == len("<tool_call>" + "ab" * 60)

@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from fcdistill.teachers import check_settings
-from fcdistill.files import write_jsonl, write_text_atomic
+from fcdistill.files import claim_directory, write_jsonl, write_text_atomic
 from fcdistill.records import Sampling
 from fcdistill.configfile import format_validation_error
 from fcdistill.progress import progress
@@ -78,8 +77,13 @@ def _check_writable(out: Path) -> None:
 
 
 def _check_fresh(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        fail(f"--out: {out} already exists and is not an empty directory; choose a new one (nothing was overwritten)")
+    """Before any work: `--out` is a new or empty directory."""
+    from fcdistill.files import RunDirError, check_directory
+
+    try:
+        check_directory(out)
+    except RunDirError as exc:
+        fail(f"--out: {exc}")
     _check_writable(out)
 
 
@@ -166,7 +170,7 @@ def generate_chains(
                 "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol,
                 "worked_examples": worked_examples}
     _check_protocol(protocol)
-    if not (out / SETTINGS).is_file():  # a new dataset, not a resumed one
+    if not (out / SETTINGS).is_file():  # a new dataset: refuse a used --out before any work; a resumed one is checked below
         _check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
@@ -176,7 +180,7 @@ def generate_chains(
             (name, None if kind == "gold" else make_backend(kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, timeout=timeout, retries=retries, log=console.print))
             for kind, name, url in specs
         ]
-        check_settings(out, settings)  # last: a command refused above leaves no settings behind
+        claim_directory(out, SETTINGS, settings)  # last: a command refused above leaves no settings behind
         done = len(load_done(out / CHAINS))
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
@@ -312,7 +316,6 @@ def train_student(
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.training import TrainConfig
     from fcdistill.training.dpo import train
-    from fcdistill.training.dpo import TrainingSetupError
     from fcdistill.training.sequences import RenderError
 
     flags = {"model": model, "method": method, "loss": loss, "nll_weight": nll_weight, "beta": beta, "learning_rate": learning_rate,
@@ -323,7 +326,7 @@ def train_student(
         summary = train(pairs, out, settings, resume=resume, log=console.print)
     except ValidationError as exc:
         fail(format_validation_error(exc, config))
-    except (RecordFileError, TrainingSetupError, RenderError, ModelNotInstalled, ValueError, OSError) as exc:
+    except (RecordFileError, RenderError, ModelNotInstalled, ValueError, OSError) as exc:
         fail(str(exc))
     if summary:
         first, last = summary["first"] or {}, summary["last"] or {}

@@ -1,4 +1,5 @@
-"""JSON Lines files of records: written atomically, read with file:line errors."""
+"""Files of the pipeline: JSON Lines records written atomically and read with file:line errors,
+and the guard of every run directory."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -74,3 +75,45 @@ def read_jsonl(path: Path, model: type[T], *, torn_tail: bool = False) -> list[T
             what = f"field '{where}'" if where else "the record"
             raise RecordFileError(f"{path}:{number}: {what}: {first['msg']}") from None
     return records
+
+
+class RunDirError(ValueError):
+    """An output directory this run may not use; the message names it and what to do."""
+
+
+def differences(before: Any, after: Any, where: str = "") -> list[str]:
+    """The dotted names of the fields two settings dicts disagree on."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [d for k in sorted(before.keys() | after.keys(), key=str)
+                for d in differences(before.get(k), after.get(k), f"{where}.{k}" if where else str(k))]
+    return [] if before == after else [where or "settings"]
+
+
+def check_directory(out: Path, name: str | None = None, settings: dict[str, Any] | None = None, *, resume: bool = True) -> bool:
+    """The one guard of every output directory. True: `out/name` holds these same settings and
+    the run resumes (only when `resume`). False: `out` is new or empty. Anything else there —
+    other settings, or files of something else — is refused, and never written into."""
+    path = out / name if name else None
+    if path is not None and path.is_file() and resume:
+        try:
+            before = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"{path}: not valid JSON ({exc}); restore it or choose a new --out") from None
+        changed = differences(before, settings)
+        if changed:
+            raise RunDirError(f"{out} holds a run with other settings (differs in: {', '.join(changed)}); "
+                              "re-run with the same settings to resume, or choose a new --out")
+        return True
+    if path is not None and path.is_file():
+        raise RunDirError(f"{out} holds a run already; choose a new --out, or resume it (nothing was overwritten)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = f" or a run of this command (no {name})" if name else ""
+        raise RunDirError(f"{out} already exists and is not an empty directory{what}; choose a new --out (nothing was overwritten)")
+    return False
+
+
+def claim_directory(out: Path, name: str, settings: dict[str, Any], *, resume: bool = True) -> None:
+    """`check_directory`, then a new run records its settings in `out/name`."""
+    if not check_directory(out, name, settings, resume=resume):
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / name, json.dumps(settings, indent=2) + "\n")

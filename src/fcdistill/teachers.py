@@ -78,19 +78,6 @@ def read_settings(out: Path) -> dict[str, Any]:
     return settings
 
 
-def check_settings(out: Path, settings: dict[str, Any]) -> None:
-    """Record the settings of a new run; refuse to resume one made with other settings."""
-    path = out / SETTINGS
-    if path.exists():
-        before = read_settings(out)
-        changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
-        if changed:
-            raise ValueError(f"{out} was generated with other settings ({', '.join(changed)}); use a new --out to start another dataset")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
-
-
 def generate(
     task: Task,
     problems: list[Problem],

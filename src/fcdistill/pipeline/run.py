@@ -32,7 +32,7 @@ from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.teachers import expected_chains, generate, load_done, parse_teacher
-from fcdistill.files import read_jsonl, write_jsonl, write_text_atomic
+from fcdistill.files import claim_directory, read_jsonl, write_jsonl, write_text_atomic
 from fcdistill.records import Chain, Problem, Sampling
 from fcdistill.evaluation.compare import comparison, evaluation
 from fcdistill.evaluation.results import OVERALL, ModelInfo, RoundInfo, RunResults
@@ -79,23 +79,6 @@ class Pipeline:
         self.stages: dict[str, float] = {}
 
     # -- set-up ---------------------------------------------------------------------------
-
-    def check_settings(self) -> None:
-        settings = self.config.model_dump(mode="json")
-        path = self.out / SETTINGS
-        if path.is_file():
-            before = json.loads(path.read_text())
-            changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k))
-            if changed:
-                raise RunSetupError(
-                    f"{self.out} was run with other settings (differs in: {', '.join(changed)}); "
-                    "re-run with the same config to resume, or choose a new --out"
-                )
-            return
-        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
-            raise RunSetupError(f"{self.out} exists and is not a run directory of fcdistill (no {SETTINGS}); choose a new --out")
-        self.out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
 
     def backend(self, kind: str, model: str, base_url: str | None = None) -> Backend:
         key = (kind, model, base_url)
@@ -221,7 +204,8 @@ class Pipeline:
     def run(self) -> RunResults:
         rounds = self.config.rounds.rounds
         runs = [TaskRun(spec, self.config.seed, rounds) for spec in self.config.tasks]
-        self.check_settings()  # after the problems: bad task options or data files leave no run.json behind
+        # After the problems: bad task options or data files leave no run.json behind.
+        claim_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
         trained = [run for run in runs if run.spec.train]
         for r in range(1, rounds + 1):
             for run in trained:

@@ -20,7 +20,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
-from fcdistill.files import write_text_atomic
+from fcdistill.files import claim_directory, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.precision import bf16_is_fast
 from fcdistill.training.config import TrainConfig
@@ -29,10 +29,6 @@ from fcdistill.training.data import in_blocks, load_pairs
 from fcdistill.training.trainer import FunctionCallDPOTrainer
 
 SETTINGS = "train.json"
-
-
-class TrainingSetupError(ValueError):
-    """The output directory or the settings do not allow this run."""
 
 
 def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
@@ -66,22 +62,6 @@ def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
         remove_unused_columns=False,
         train_sampling_strategy="sequential",  # the order `in_blocks` gives: one task per step
     )
-
-
-def _check_settings(out: Path, config: TrainConfig, pairs: str, resume: bool) -> None:
-    settings = {"pairs": pairs, "config": config.model_dump(mode="json")}
-    path = out / SETTINGS
-    if resume and path.is_file():
-        before = json.loads(path.read_text())
-        if before != settings:
-            changed = sorted(k for k in settings["config"] if settings["config"][k] != before.get("config", {}).get(k))
-            what = ", ".join(changed) or "pairs"
-            raise TrainingSetupError(f"{out} was trained with other settings (differs in: {what}); resume with the same settings or choose a new --out")
-        return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise TrainingSetupError(f"{out} already exists and is not an empty directory; choose a new --out, or --resume (nothing was overwritten)")
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(settings, indent=2))
 
 
 def release_free_memory() -> None:
@@ -123,7 +103,7 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
     path = resolve(config.model, log)
     if args.process_index == 0:
         data = in_blocks(load_pairs(pairs, config.max_pairs), config.batch_size * config.gradient_accumulation, config.seed)
-        _check_settings(out, config, pairs, resume)
+        claim_directory(out, SETTINGS, {"pairs": pairs, "config": config.model_dump(mode="json")}, resume=resume)
         # On disk in the run directory: the processes of a distributed run share its cache files.
         # Staged and renamed, so a kill while saving leaves no half dataset to resume from.
         if not (out / "data").is_dir():

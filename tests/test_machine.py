@@ -1,0 +1,34 @@
+"""Choices made from the machine itself: bf16 only where it runs natively, and progress a log can read."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from fcdistill.models.precision import bf16_is_fast, cpu_bf16_speedup, describe
+from fcdistill.progress import progress
+from fcdistill.training.config import TrainConfig
+from fcdistill.training.dpo import dpo_config
+
+
+def test_bf16_autocast_follows_the_probe(tmp_path):
+    speedup = cpu_bf16_speedup()
+    assert speedup > 0 and cpu_bf16_speedup() == speedup  # measured once per process
+    assert bf16_is_fast("cpu") == (speedup >= 1.0)
+    assert dpo_config(TrainConfig(), tmp_path).bf16 == bf16_is_fast()  # null: the probe decides
+    assert dpo_config(TrainConfig(bf16=False), tmp_path).bf16 is False
+    assert dpo_config(TrainConfig(bf16=True), tmp_path).bf16 is True  # asked for: used, fast or not
+    line = describe()
+    assert "threads" in line and f"{speedup:.2f}" in line
+
+
+def test_progress_in_a_log_file_is_lines():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    with progress(console, "round 1: arith teacher chains", 10, completed=2) as bar:
+        for _ in range(4):
+            bar.advance(2)
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("round 1: arith teacher chains: 10/10 (") and "/s" in lines[-1]
+    assert "\x1b" not in out.getvalue()  # no terminal control codes in a log
