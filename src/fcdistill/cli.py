@@ -204,31 +204,36 @@ def make_pairs(
     strategy: Annotated[str, typer.Option(help="chain (whole chains, the paper), step (the first differing turn) or branch (the correct rest against the wrong turn).")] = "chain",
     max_per_problem: Annotated[int, typer.Option(min=1, help="Most pairs from one problem.")] = 4,
     require_clean: Annotated[bool, typer.Option(help="Chosen chains must have every call valid, every value used, the answer from a function.")] = False,
+    per_task: Annotated[int | None, typer.Option(min=1, help="Pairs per task (every task gives the same number).")] = None,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Preference pairs (TRL conversational format) and a dataset card from a dataset's chains."""
-    from fcdistill.teachers import CHAINS, read_settings
+    from pydantic import ValidationError
+
     from fcdistill.files import read_jsonl
+    from fcdistill.pairs import PairSettings, balanced_pairs
+    from fcdistill.pairs.card import write_dataset
     from fcdistill.records import Chain
-    from fcdistill.pairs.build import build_pairs
-    from fcdistill.pairs.card import dataset_card
     from fcdistill.tasks import get_task
+    from fcdistill.teachers import CHAINS, read_settings
 
     if not (out / CHAINS).is_file():
         fail(f"{out / CHAINS} does not exist; run `fcdistill generate --out {out}` first")
     try:
-        settings = read_settings(out)
+        settings = PairSettings(strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, per_task=per_task)
+        recorded = read_settings(out)
         chains = read_jsonl(out / CHAINS, Chain, torn_tail=True)  # a line torn by a kill is left to generate's resume
-        functions = {t: get_task(t, **{k: settings.get(k) for k in ("difficulty", "data", "depth") if settings.get("task") == t}).functions()
+        functions = {t: get_task(t, **{k: recorded.get(k) for k in ("difficulty", "data", "depth") if recorded.get("task") == t}).functions()
                      for t in {c.task for c in chains}}
-        pairs = build_pairs(chains, functions, strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, seed=seed)  # type: ignore[arg-type]
+        pairs = balanced_pairs(chains, functions, settings, seed=seed)
+    except ValidationError as exc:
+        fail("; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors()))
     except (ValueError, OSError) as exc:
         fail(str(exc))
     if not pairs:
         fail(f"no preference pairs from the {len(chains)} chains in {out / CHAINS}: no problem has both a correct and an incorrect chain "
              "(add a teacher, raise --k or --temperature); nothing was written")
-    write_jsonl(out / "pairs.jsonl", pairs)
-    write_text_atomic(out / "README.md", dataset_card(chains, pairs, strategy, settings))
+    write_dataset(out, chains, pairs, strategy, recorded)
     console.print(f"{len(pairs)} pairs ({strategy}) from {len({p.problem_id for p in pairs})} of {len({c.problem_id for c in chains})} problems -> {out / 'pairs.jsonl'}")
 
 
@@ -348,7 +353,7 @@ def compare_models(
     """Accuracy with 95% CIs per model, and paired tests (exact McNemar, Wilcoxon) against the first."""
     from fcdistill.files import RecordFileError, read_jsonl
     from fcdistill.records import Chain
-    from fcdistill.evaluation.compare import comparison, evaluation
+    from fcdistill.evaluation.compare import score
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
     from fcdistill.evaluation.run import CHAINS
 
@@ -358,14 +363,7 @@ def compare_models(
     budgets = sorted(set(n_max or [10, 20]))
     try:
         chains = {name: read_jsonl(run / CHAINS, Chain) for name, run in zip(labels, runs)}
-        tasks = sorted({c.task for group in chains.values() for c in group})
-        evaluations, comparisons = [], []
-        for task in tasks:
-            for budget in budgets:
-                per = {name: [c for c in group if c.task == task] for name, group in chains.items()}
-                evaluations += [evaluation(name, task, group, budget) for name, group in per.items() if group]
-                first = labels[0]
-                comparisons += [comparison(first, per[first], name, per[name], task, budget) for name in labels[1:] if per[name] and per[first]]
+        evaluations, comparisons = score(chains, budgets)
     except (RecordFileError, ValueError, OSError) as exc:
         fail(str(exc))
     console.print(evaluations_table(evaluations))

@@ -1,5 +1,5 @@
 """Scoring chains."""
 
-from fcdistill.evaluation.summary import Summary, summarize
+from fcdistill.evaluation.compare import Summary, summarize
 
 __all__ = ["Summary", "summarize"]

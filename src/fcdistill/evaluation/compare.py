@@ -10,8 +10,10 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from fcdistill.records import Chain
 from fcdistill.evaluation.stats import PairedTest, paired_test, wilson_interval
+from fcdistill.records import Chain
+
+OVERALL = "all"  # the task name of the lines pooled over every evaluated task
 
 
 def truncate(chain: Chain, n_max: int) -> Chain:
@@ -108,3 +110,34 @@ def comparison(a: str, a_chains: list[Chain], b: str, b_chains: list[Chain], tas
         raise ValueError(f"{a} and {b} were not evaluated on any common problem of {task}")
     test = paired_test([first[p] for p in shared], [second[p] for p in shared])
     return Comparison(a=a, b=b, task=task, n_max=n_max, **test.model_dump())
+
+
+class Summary(Evaluation):
+    """An evaluation run's scores with what it cost (`summary.json` of `fcdistill eval`)."""
+
+    completion_tokens: int
+    seconds: float
+    chains_per_second: float
+
+
+def summarize(label: str, task: str, chains: list[Chain], n_max: int, seconds: float, groups: dict[str, str | None] | None = None) -> Summary:
+    scores = evaluation(label, task, chains, n_max, groups)
+    return Summary(**scores.model_dump(), completion_tokens=sum(c.completion_tokens for c in chains), seconds=round(seconds, 2),
+                   chains_per_second=round(len(chains) / seconds, 4) if seconds > 0 else 0.0)
+
+
+def score(chains: dict[str, list[Chain]], budgets: list[int], groups: dict[str, str | None] | None = None
+          ) -> tuple[list[Evaluation], list[Comparison]]:
+    """Each model's scores per task and step budget, and paired tests of each against the first
+    label; with several tasks, also the lines pooled over them (task `OVERALL`)."""
+    labels = list(chains)
+    tasks = sorted({c.task for group in chains.values() for c in group})
+    evaluations, comparisons = [], []
+    for name in tasks + ([OVERALL] if len(tasks) > 1 else []):
+        per = {label: [c for c in group if name in (c.task, OVERALL)] for label, group in chains.items()}
+        first = labels[0]
+        for n_max in budgets:
+            evaluations += [evaluation(label, name, per[label], n_max, groups) for label in labels if per[label]]
+            comparisons += [comparison(first, per[first], label, per[label], name, n_max)
+                            for label in labels[1:] if per[label] and per[first]]
+    return evaluations, comparisons

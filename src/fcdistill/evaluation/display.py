@@ -8,9 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from fcdistill.records import Chain
-from fcdistill.evaluation.compare import Comparison, Evaluation
+from fcdistill.evaluation.compare import Comparison, Evaluation, Summary
 from fcdistill.evaluation.stats import format_p, wilson_interval
-from fcdistill.evaluation.summary import Summary
 
 
 def summary_table(summary: Summary, title: str) -> Table:

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fcdistill.evaluation.compare import Comparison, Evaluation
+from fcdistill.evaluation.compare import OVERALL, Comparison, Evaluation
 
-OVERALL = "all"  # the task name of the lines pooled over every evaluated task
+__all__ = ["OVERALL", "ModelInfo", "RoundInfo", "RunResults"]
 
 
 class ModelInfo(BaseModel):

@@ -10,7 +10,7 @@ from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.base import Backend
 from fcdistill.files import write_jsonl, write_text_atomic
 from fcdistill.records import Chain, Problem
-from fcdistill.evaluation.summary import Summary, summarize
+from fcdistill.evaluation.compare import Summary, summarize
 from fcdistill.tasks.base import Task
 
 CHAINS, SUMMARY = "chains.jsonl", "summary.json"
@@ -27,7 +27,8 @@ def run_evaluation(
     """Run and score; the summary is written last, so its presence marks a finished evaluation."""
     started = time.perf_counter()
     chains = Agent(backend, task, config).run(problems, on_step=on_step)
-    summary = summarize(chains, time.perf_counter() - started)
+    groups = {p.id: task.group(p) for p in problems}
+    summary = summarize(backend.name, task.name, chains, config.n_max, time.perf_counter() - started, groups)
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / CHAINS, chains)
     write_text_atomic(out / SUMMARY, summary.model_dump_json(indent=2) + "\n")

@@ -1,11 +1,19 @@
-"""The dataset card (README.md) of a pairs directory, computed from its files."""
+"""A pairs directory: pairs.jsonl and its dataset card (README.md), computed from the chains."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 
-from fcdistill.records import Chain
+from fcdistill.files import write_jsonl, write_text_atomic
 from fcdistill.pairs.build import Pair
+from fcdistill.records import Chain
+
+
+def write_dataset(out: Path, chains: list[Chain], pairs: list[Pair], strategy: str, settings: dict) -> None:
+    """`out/pairs.jsonl` and `out/README.md`: what `fcdistill pairs` and a run's pairs stage write."""
+    write_jsonl(out / "pairs.jsonl", pairs)
+    write_text_atomic(out / "README.md", dataset_card(chains, pairs, strategy, settings))
 
 
 def dataset_card(chains: list[Chain], pairs: list[Pair], strategy: str, settings: dict) -> str:

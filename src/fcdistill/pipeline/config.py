@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from fcdistill.agent.protocols import PROTOCOLS
 from fcdistill.teachers import parse_teacher
 from fcdistill.configfile import load_yaml_model
-from fcdistill.pairs.build import Strategy
+from fcdistill.pairs.build import PairSettings
 from fcdistill.tasks import TASKS
 from fcdistill.training.config import TrainConfig
 
@@ -66,13 +66,6 @@ class TeacherSettings(Strict):
         for t in teachers:
             parse_teacher(t)  # raises a ValueError naming the teacher
         return teachers
-
-
-class PairSettings(Strict):
-    strategy: Strategy = "step"
-    max_per_problem: int = Field(4, ge=1)
-    require_clean: bool = False
-    per_task: int | None = Field(None, ge=1, description="pairs per task; every task gives the same number (the smallest task's, at most this)")
 
 
 class RoundSettings(Strict):

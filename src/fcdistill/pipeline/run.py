@@ -19,9 +19,9 @@ next round's pairs: on-policy rounds, each starting from the model the last one 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,15 +32,15 @@ from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.teachers import expected_chains, generate, load_done, parse_teacher
-from fcdistill.files import claim_directory, read_jsonl, write_jsonl, write_text_atomic
+from fcdistill.files import claim_directory, read_jsonl, write_text_atomic
 from fcdistill.records import Chain, Problem, Sampling
-from fcdistill.evaluation.compare import comparison, evaluation
-from fcdistill.evaluation.results import OVERALL, ModelInfo, RoundInfo, RunResults
+from fcdistill.evaluation.compare import evaluation, score
+from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.models import resolve
 from fcdistill.models.size import count_parameters
-from fcdistill.pairs.build import Pair, build_pairs
-from fcdistill.pairs.card import dataset_card
+from fcdistill.pairs.build import Pair, balanced_pairs
+from fcdistill.pairs.card import write_dataset
 from fcdistill.pipeline.config import RunConfig, TaskSpec
 from fcdistill.progress import progress
 from fcdistill.tasks import get_task
@@ -144,29 +144,15 @@ class Pipeline:
                      on_chains=bar.advance)
 
     def pairs(self, r: int, runs: list[TaskRun]) -> None:
-        """Pairs per task, each task giving the same number (the smallest task's, at most
-        `per_task`), shuffled together."""
-        p, rng = self.config.pairs, random.Random(self.config.seed + r)
-        chains, per_task = [], {}
-        for run in runs:
-            mine = load_done(self.chains_path(r, run.name))
-            chains += mine
-            found = build_pairs(mine, {run.name: run.task.functions()}, strategy=p.strategy,
-                                max_per_problem=p.max_per_problem, require_clean=p.require_clean, seed=self.config.seed + r)
-            rng.shuffle(found)
-            per_task[run.name] = found
-        counts = [len(found) for found in per_task.values() if found]
-        if not counts:
+        chains = [c for run in runs for c in load_done(self.chains_path(r, run.name))]
+        pairs = balanced_pairs(chains, {run.name: run.task.functions() for run in runs}, self.config.pairs, seed=self.config.seed + r)
+        if not pairs:
             raise RunSetupError(f"round {r}: no preference pairs: no problem has both a correct and an incorrect chain "
                                 "(add a teacher, raise k or the temperature)")
-        keep = min([*counts, *([p.per_task] if p.per_task else [])])
-        pairs: list[Pair] = [pair for found in per_task.values() for pair in found[:keep]]
-        rng.shuffle(pairs)
-        out = self.round_dir(r)
-        write_jsonl(out / "pairs.jsonl", pairs)
-        card_settings = {"teachers": self.teachers(r)[0], "k": self.teachers(r)[2], "sampling": self.teachers(r)[1].model_dump()}
-        write_text_atomic(out / "README.md", dataset_card(chains, pairs, p.strategy, card_settings))
-        self.console.print(f"round {r}: {len(pairs)} pairs ({p.strategy}): " + ", ".join(f"{t} {min(len(f), keep)}" for t, f in per_task.items()))
+        specs, sampling, k = self.teachers(r)
+        write_dataset(self.round_dir(r), chains, pairs, self.config.pairs.strategy, {"teachers": specs, "k": k, "sampling": sampling.model_dump()})
+        counts = Counter(p.task for p in pairs)
+        self.console.print(f"round {r}: {len(pairs)} pairs ({self.config.pairs.strategy}): " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
 
     def training(self, r: int) -> None:
         settings = self.config.training.model_copy(update={"model": self.model_after(r - 1)})
@@ -224,14 +210,10 @@ class Pipeline:
 
     def results(self, models: list[ModelInfo], runs: list[TaskRun]) -> RunResults:
         budgets = self.config.evaluation.n_max
-        chains = {(m.label, run.name): read_jsonl(self.out / "eval" / m.label / run.name / CHAINS, Chain) for m in models for run in runs}
+        chains = {m.label: [c for run in runs for c in read_jsonl(self.out / "eval" / m.label / run.name / CHAINS, Chain)] for m in models}
         groups = {p.id: run.eval_task.group(p) for run in runs for p in run.eval}
-        evaluations, comparisons, gold = [], [], []
-        for name in [run.name for run in runs] + ([OVERALL] if len(runs) > 1 else []):
-            per = {m.label: [c for run in runs if name in (run.name, OVERALL) for c in chains[m.label, run.name]] for m in models}
-            for n_max in budgets:
-                evaluations += [evaluation(m.label, name, per[m.label], n_max, groups) for m in models]
-                comparisons += [comparison("base", per["base"], m.label, per[m.label], name, n_max) for m in models[1:]]
+        evaluations, comparisons = score(chains, budgets, groups)  # the first model, the base student, is the baseline
+        gold = []
         for run in runs:
             solved = [p for p in run.eval if p.solution]
             if solved:
