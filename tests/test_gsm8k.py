@@ -209,7 +209,7 @@ def test_checker_tolerates_formats_but_not_wrong_numbers():
 
 def test_worked_examples_reach_their_answers():
     task = GSM8KTask(str(data_file("test.jsonl")))
-    agent = Agent(None, task)  # plays every worked example and raises if one misses its answer
+    agent = Agent(None, task, AgentConfig(worked_examples=None))  # plays every worked example, raises if one misses its answer
     assert len(agent.examples) == 2 * sum(len(e.solution) for e in task.worked_examples())
 
 

@@ -114,7 +114,7 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
         ({"pairs": {"strategy": "random"}}, "pairs.strategy: Input should be 'chain', 'step' or 'branch'"),
         ({"training": {"beta": 0}}, "training.beta: Input should be greater than 0"),
         ({"evaluation": {"n_max": [0]}}, "evaluation.n_max"),
-        ({"agent": {"protocol": "xml"}}, "agent.protocol: Value error, unknown protocol 'xml'"),
+        ({"agent": {"protocol": "xml"}}, "agent.protocol: Input should be 'text' or 'json'"),
         ({"evaluation": {"models": [{"label": "base", "model": "x"}]}}, "labels must be unique and not 'base', 'trained'"),
         ({"tasks": [{"name": "arith", "train": 0}]}, "at least one task needs training problems"),
         ({"tasks": [{"name": "arith"}, {"name": "arith", "train": 0}]}, "tasks: each task once"),

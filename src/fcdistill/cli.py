@@ -15,6 +15,7 @@ from rich.text import Text
 
 from fcdistill.files import claim_directory, write_jsonl, write_text_atomic
 from fcdistill.records import Sampling
+from fcdistill.agent.loop import AgentConfig
 from fcdistill.configfile import format_validation_error
 from fcdistill.progress import progress
 
@@ -26,8 +27,10 @@ Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
 Difficulty = Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")]
 DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
 Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
-ProtocolName = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
-WorkedExamples = Annotated[int | None, typer.Option(min=0, help="Worked example chains in the prompt (default: all the task has).")]
+ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
+WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
+NMax = Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")]
+DEFAULTS = AgentConfig()
 ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: seconds per request.")]
 ServerRetries = Annotated[int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")]
 console = Console()
@@ -102,7 +105,7 @@ def gold(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
-    protocol: ProtocolName = "text",
+    protocol: ProtocolOption = DEFAULTS.protocol,
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/gold-<task>-<time>).")] = None,
 ) -> None:
@@ -148,13 +151,13 @@ def generate_chains(
     temperature: Annotated[float, typer.Option(min=0.0)] = 0.8,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
     seed: Annotated[int, typer.Option()] = 0,
-    n_max: Annotated[int, typer.Option("--n-max", min=1)] = 10,
-    protocol: ProtocolName = "text",
+    n_max: NMax = DEFAULTS.n_max,
+    protocol: ProtocolOption = DEFAULTS.protocol,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
     timeout: ServerTimeout = 120.0,
     retries: ServerRetries = 5,
-    worked_examples: WorkedExamples = None,
+    worked_examples: WorkedExamples = DEFAULTS.worked_examples,
     chunk: Annotated[int, typer.Option(min=1, help="Problems per write: a crash loses at most one chunk's chains.")] = 32,
 ) -> None:
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
@@ -242,14 +245,14 @@ def evaluate(
     model: Annotated[str, typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name.")] = "smollm2-135m",
     task: TaskName = "arith",
     n: Count = 50,
-    n_max: Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")] = 10,
+    n_max: NMax = DEFAULTS.n_max,
     split: Annotated[str, typer.Option(help="Problem split.")] = "test",
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
-    protocol: ProtocolName = "text",
+    protocol: ProtocolOption = DEFAULTS.protocol,
     server_tools: Annotated[bool, typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt).")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
@@ -258,10 +261,10 @@ def evaluate(
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
     seed: Annotated[int, typer.Option(help="Seeds the problems and the sampling.")] = 0,
-    max_invalid: Annotated[int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")] = 3,
+    max_invalid: Annotated[int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")] = DEFAULTS.max_invalid,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-<task>-<model>-<time>).")] = None,
     show: Annotated[int, typer.Option(min=0, help="Chains to print in full.")] = 1,
-    worked_examples: WorkedExamples = None,
+    worked_examples: WorkedExamples = DEFAULTS.worked_examples,
 ) -> None:
     """Run the agent on problems of a task and score the chains; writes chains.jsonl and summary.json."""
     from fcdistill.agent import AgentConfig

@@ -2,14 +2,13 @@
 until Answer, `n_max` steps, or the budget of invalid calls is spent. Gold solutions and
 worked examples are played through the very same path.
 
-Running chains advance together: each step is one `backend.complete` over every chain
-still running, so a local model batches them into one `generate` call. The backend's
-`window` bounds how many run at once; a chain that ends makes room for the next.
+Chains advance independently: the agent is the backend's `TurnSource`, and a chain's next
+turn is ready as soon as its reply has come back and been run. The backend's `window`
+bounds how many chains run at once; a chain that ends makes room for the next.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections import deque
@@ -17,20 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fcdistill.agent.prompt import initial_messages, system_prompt
-from fcdistill.agent.protocols import get_protocol, hermes_messages
+from fcdistill.agent.protocols import get_protocol
 from fcdistill.backends.base import Backend, Completion, Turn
-from fcdistill.records import CallRecord, Chain, Message, Problem, Sampling, StopReason
-from fcdistill.functions.calls import CallError, parse_call
+from fcdistill.records import CallRecord, Chain, Message, Problem, ProtocolName, Sampling, StopReason
+from fcdistill.functions.calls import CallError
 from fcdistill.functions.registry import FunctionSet, format_arguments
 from fcdistill.tasks.base import Task
 
 
 @dataclass
 class AgentConfig:
-    n_max: int = 10
-    max_invalid: int = 3
-    protocol: str = "text"
-    worked_examples: int | None = None  # how many of the task's worked examples go in the prompt (None: all)
+    """The agent's settings; these defaults are the CLI's and the run config's."""
+
+    n_max: int = 10  # most steps (calls) per chain; the paper evaluates at 10 and 20
+    max_invalid: int = 3  # invalid calls tolerated before a chain stops
+    protocol: ProtocolName = "text"
+    worked_examples: int | None = 1  # how many of the task's worked examples go in the prompt (None: all)
     sampling: Sampling = field(default_factory=Sampling)
 
 
@@ -99,7 +100,7 @@ class Agent:
         self.protocol = get_protocol(self.config.protocol)
         self.functions = task.functions()
         self.tools = self.functions.json_schemas()
-        self.system = system_prompt(self.functions, self.protocol.name)
+        self.system = system_prompt(self.functions, self.protocol.instructions)
         self.examples: list[Message] = []
         for example in task.worked_examples()[: self.config.worked_examples]:
             played = self._play(self._start(example, [{"role": "user", "content": example.question}]))
@@ -121,21 +122,10 @@ class Agent:
         if not running.problem.solution:
             raise ValueError(f"problem {running.problem.id} has no gold solution")
         for step, text in enumerate(running.problem.solution, start=1):
-            self._advance(running, self._scripted(text, running.functions), step, n_max=len(running.problem.solution))
+            self._advance(running, self.protocol.scripted(text, running.functions), step, n_max=len(running.problem.solution))
             if running.stop_reason:
                 break
         return running
-
-    def _scripted(self, text: str, functions: FunctionSet) -> Completion:
-        """A gold call as the model would have written it under this protocol."""
-        if self.protocol.name == "text":
-            return Completion(text=text)
-        try:
-            call = parse_call(text)
-            arguments = format_arguments(functions.get(call.name).bind(call))
-        except CallError:
-            return Completion(text=text)  # recorded as the invalid call it is
-        return Completion(text="", tool_calls=[{"function": {"name": call.name, "arguments": json.dumps(arguments)}}])
 
     def run(
         self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None, samples: int = 1
@@ -147,7 +137,7 @@ class Agent:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
         chains = [self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)]
         schedule = _Schedule(self, chains, self.backend.window or len(chains), on_step)
-        tools = self.tools if self.protocol.name == "json" and self.backend.native_tools else None
+        _, tools = self.protocol.request([], self.tools, self.backend.native_tools)
         self.backend.serve(schedule, self.sampling, tools=tools, until=self.protocol.reply_end)
         unfinished = [c.problem.id for c in chains if c.stop_reason is None]
         if unfinished:
@@ -155,10 +145,8 @@ class Agent:
         return [self._record(c, self.backend.name) for c in chains]
 
     def conversation(self, messages: list[Message]) -> list[Message]:
-        """The messages as the backend gets them (Hermes-style tools for templates without tools)."""
-        if self.protocol.name == "json" and not self.backend.native_tools:
-            return hermes_messages(messages, self.tools)
-        return messages
+        """The messages as the backend gets them."""
+        return self.protocol.request(messages, self.tools, self.backend.native_tools)[0]
 
     def _advance(self, running: _Running, completion: Completion, step: int, n_max: int) -> None:
         running.prompt_tokens += completion.prompt_tokens
@@ -201,7 +189,7 @@ class Agent:
             task=running.problem.task,
             source=source,
             sample=running.sample,
-            protocol=self.protocol.name,  # type: ignore[arg-type]
+            protocol=self.config.protocol,
             messages=running.messages,
             prompt_length=len(self.examples) + 2,
             tools=self.tools,

@@ -7,21 +7,10 @@ from __future__ import annotations
 from fcdistill.records import Message, Problem
 from fcdistill.functions.registry import FunctionSet
 
-INSTRUCTIONS = {
-    "text": (
-        "You solve problems by calling functions, one call per reply. Reply with only the call, "
-        "using literal values, e.g. Sum(a=2, b=3). You then get its result. "
-        "When you know the final answer, call Answer."
-    ),
-    "json": (
-        "You solve problems by calling functions, one tool call per reply. You then get its result. "
-        "When you know the final answer, call Answer."
-    ),
-}
 
-
-def system_prompt(functions: FunctionSet, protocol: str) -> str:
-    return INSTRUCTIONS[protocol] + "\n\nFunctions:\n" + functions.prompt_text()
+def system_prompt(functions: FunctionSet, instructions: str) -> str:
+    """The protocol's instructions, then every function's signature, description and example call."""
+    return instructions + "\n\nFunctions:\n" + functions.prompt_text()
 
 
 def initial_messages(problem: Problem, system: str, examples: list[Message]) -> list[Message]:

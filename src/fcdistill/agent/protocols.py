@@ -15,8 +15,9 @@ import re
 from typing import Any, Protocol
 
 from fcdistill.backends.base import Completion
-from fcdistill.records import Message
+from fcdistill.records import Message, ProtocolName
 from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call, valid_text
+from fcdistill.functions.registry import FunctionSet, format_arguments
 
 # No `\s*` next to a lazy or optional part: on long runs of whitespace that backtracks quadratically.
 _FENCE_OPEN = re.compile(r"^```[a-zA-Z]*")
@@ -79,7 +80,20 @@ def _closing(text: str, open_at: int) -> int | None:
 
 
 class CallProtocol(Protocol):
+    """What differs between ways of writing a call: the instructions, what the backend is sent,
+    where a reply ends, how it is read, how a result comes back, how a gold call looks."""
+
     name: str
+    instructions: str
+
+    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+        """The conversation and the tools as the backend gets them."""
+        ...
+
+    def scripted(self, text: str, functions: FunctionSet) -> Completion:
+        """A gold call (text form) as a model would have written it under this protocol."""
+        ...
 
     def reply_end(self, text: str) -> int | None:
         """Where a reply being generated is complete (its text is cut there), or None while
@@ -97,6 +111,18 @@ class TextProtocol:
     """One Python-style call per assistant turn."""
 
     name = "text"
+    instructions = (
+        "You solve problems by calling functions, one call per reply. Reply with only the call, "
+        "using literal values, e.g. Sum(a=2, b=3). You then get its result. "
+        "When you know the final answer, call Answer."
+    )
+
+    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+        return messages, None  # the functions are described in the system prompt
+
+    def scripted(self, text: str, functions: FunctionSet) -> Completion:
+        return Completion(text=text)
 
     def reply_end(self, text: str) -> int | None:
         """A reply ends just after its first complete call; one that has begun no call within
@@ -140,6 +166,23 @@ class JsonProtocol:
     """Native tool calls: OpenAI `tool_calls`, or Hermes `<tool_call>` blocks in text."""
 
     name = "json"
+    instructions = (
+        "You solve problems by calling functions, one tool call per reply. You then get its result. "
+        "When you know the final answer, call Answer."
+    )
+
+    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+        """Tools passed natively where the backend can; otherwise described Hermes-style in the prompt."""
+        return (messages, tools) if native_tools else (hermes_messages(messages, tools), None)
+
+    def scripted(self, text: str, functions: FunctionSet) -> Completion:
+        try:
+            call = parse_call(text)
+            arguments = format_arguments(functions.get(call.name).bind(call))
+        except CallError:
+            return Completion(text=text)  # recorded as the invalid call it is
+        return Completion(text="", tool_calls=[{"function": {"name": call.name, "arguments": json.dumps(arguments)}}])
 
     def reply_end(self, text: str) -> int | None:
         """Tool calls end where the model ends them, unless it is caught in a loop."""
@@ -259,7 +302,7 @@ def hermes_messages(messages: list[Message], tools: list[dict[str, Any]]) -> lis
     return out
 
 
-PROTOCOLS: dict[str, type[TextProtocol] | type[JsonProtocol]] = {"text": TextProtocol, "json": JsonProtocol}
+PROTOCOLS: dict[ProtocolName, type[TextProtocol] | type[JsonProtocol]] = {"text": TextProtocol, "json": JsonProtocol}
 
 
 def get_protocol(name: str) -> CallProtocol:

@@ -8,12 +8,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fcdistill.agent.protocols import PROTOCOLS
+from fcdistill.agent.loop import AgentConfig
 from fcdistill.teachers import parse_teacher
 from fcdistill.configfile import load_yaml_model
 from fcdistill.pairs.build import PairSettings
 from fcdistill.tasks import TASKS
+from fcdistill.records import ProtocolName
 from fcdistill.training.config import TrainConfig
+
+DEFAULTS = AgentConfig()
 
 
 def _one_of(value: str, choices: Iterable[str], what: str) -> str:
@@ -41,15 +44,10 @@ class TaskSpec(Strict):
 
 
 class AgentSettings(Strict):
-    protocol: str = "text"
-    worked_examples: int | None = Field(1, ge=0, description="worked example chains in the prompt (null: all)")
-    n_max: int = Field(6, ge=1, description="steps per teacher chain")
-    max_invalid: int = Field(3, ge=0)
-
-    @field_validator("protocol")
-    @classmethod
-    def _protocol(cls, protocol: str) -> str:
-        return _one_of(protocol, PROTOCOLS, "protocol")
+    protocol: ProtocolName = Field(DEFAULTS.protocol, description="text (Python-style calls) or json (native tool calls)")
+    worked_examples: int | None = Field(DEFAULTS.worked_examples, ge=0, description="worked example chains in the prompt (null: all)")
+    n_max: int = Field(DEFAULTS.n_max, ge=1, description="steps per teacher chain (evaluation uses evaluation.n_max)")
+    max_invalid: int = Field(DEFAULTS.max_invalid, ge=0, description="invalid calls tolerated before a chain stops")
 
 
 class TeacherSettings(Strict):
