@@ -1,9 +1,11 @@
 """The agent's own share of wall time with the local backend: everything that is not the
-model's `generate` or the KV cache's assembling of rows — rendering prompts, tokenizing, parsing calls, running functions,
+model's `generate` or the KV cache's assembling of rows — rendering prompts, tokenizing, parsing
+calls, running functions,
 decoding, bookkeeping — measured in one run of the greedy agent.
 
 Timers wrap the pieces from outside (nothing in the package is changed for this).
-Usage: python benchmarks/agent_overhead.py [--n 16] [--batch 16] [--n-max 6] [--model smollm2-135m] [--worked-examples 3]
+Usage: python benchmarks/agent_overhead.py [--n 16] [--batch 16] [--n-max 6] [--model smollm2-135m]
+       [--worked-examples 3]
 """
 
 from __future__ import annotations
@@ -66,13 +68,22 @@ def main() -> None:
 
     steps = sum(c.steps for c in chains)
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
-    print(f"model {args.model}, {args.n} arith problems, batch {args.batch}, greedy, n_max {args.n_max}: {steps} steps, {wall:.1f} s")
+    print(
+        f"model {args.model}, {args.n} arith problems, batch {args.batch}, greedy, n_max {args.n_max}: {steps} steps, "
+        f"{wall:.1f} s"
+    )
     for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"{name:>20}: {seconds:8.3f} s  {100 * seconds / wall:5.1f} % of wall time")
     rest = wall - spent["model.generate"]
-    print(f"{'outside generate':>20}: {rest:8.3f} s  {100 * rest / wall:5.1f} % of wall time (everything but model.generate)")
+    print(
+        f"{'outside generate':>20}: {rest:8.3f} s  {100 * rest / wall:5.1f} % of wall time (everything but "
+        "model.generate)"
+    )
     agent = rest - spent["KV cache take"] - spent["KV cache store"]
-    print(f"{'agent overhead':>20}: {agent:8.3f} s  {100 * agent / wall:5.1f} % of wall time (also without the KV cache's work)")
+    print(
+        f"{'agent overhead':>20}: {agent:8.3f} s  {100 * agent / wall:5.1f} % of wall time (also without the KV "
+        "cache's work)"
+    )
 
 
 if __name__ == "__main__":

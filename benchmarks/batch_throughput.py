@@ -8,7 +8,8 @@ chains again, one prompt at a time, with nothing but the tokenizer and `model.ge
 (same stop strings, same token limit). Every setting must give identical chains.
 With --repeats N each agent setting runs N times, the settings interleaved within each
 repeat (this machine's speed drifts by ~10 % over minutes); times are medians.
-Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1] [--model smollm2-135m]
+Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
+       [--model smollm2-135m]
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import statistics
 import time
 
 import torch
-
 from common import arith_problems, rate_line, same_chains, setup_line
+
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.backends.local import LocalBackend
 from fcdistill.backends.kv_cache import KVCache
+from fcdistill.backends.local import LocalBackend
 from fcdistill.records import Chain
 
 
@@ -40,9 +41,17 @@ def plain_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: int) 
             ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=backend.renderer.add_special_tokens)
             stop = {"stop_strings": backend.renderer.stop, "tokenizer": tokenizer} if backend.renderer.stop else {}
             with torch.inference_mode():
-                out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
-                                     pad_token_id=tokenizer.pad_token_id, **stop)
-            new = out[0, ids["input_ids"].shape[1]:]
+                out = model.generate(
+                    **ids,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    pad_token_id=tokenizer.pad_token_id,
+                    **stop,
+                )
+            new = out[0, ids["input_ids"].shape[1] :]
             tokens += len(new)
             text = tokenizer.decode(new, skip_special_tokens=True)
             for stop in backend.renderer.stop:
@@ -70,15 +79,19 @@ def main() -> None:
 
     runs: dict[str, list[tuple[list[Chain], float]]] = {}
     settings = [(1, "off"), (1, "prefix"), *((b, "steps") for b in sorted({1, *args.batches}))]
-    for repeat in range(args.repeats):
+    for _repeat in range(args.repeats):
         for batch, cache in settings:
             backend.batch_size = batch
             backend.kv_cache = KVCache(backend.model, across_steps=cache == "steps") if cache != "off" else None
             started = time.perf_counter()
             chains = agent.run(problems)
-            label = f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
+            label = (
+                f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
+            )
             runs.setdefault(label, []).append((chains, time.perf_counter() - started))
-            print(rate_line(label, len(chains), sum(c.completion_tokens for c in chains), runs[label][-1][1]), flush=True)
+            print(
+                rate_line(label, len(chains), sum(c.completion_tokens for c in chains), runs[label][-1][1]), flush=True
+            )
     rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
     reference = rows["agent, batch 1, no KV cache"][0]
     plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, config.sampling.max_new_tokens)
@@ -93,9 +106,11 @@ def main() -> None:
         if "cache" not in label and label != "agent, batch 1":
             print(f"speed-up {label} vs agent, batch 1: {batch1 / seconds:.2f}x")
     same = same_chains([reference, *(chains for done in runs.values() for chains, _ in done)])
-    replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length:] if m["role"] == "assistant"]
-    print(f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: "
-          f"{[t.strip() for t in plain_texts] == [t.strip() for t in replayed]}")
+    replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
+    print(
+        f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: "
+        f"{[t.strip() for t in plain_texts] == [t.strip() for t in replayed]}"
+    )
 
 
 if __name__ == "__main__":

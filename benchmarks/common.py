@@ -22,7 +22,9 @@ def setup_line(model: str, n: int, n_max: int) -> str:
 
 def rate_line(label: str, chains: int, tokens: int, seconds: float, width: int = 34) -> str:
     """`label: seconds, chains/s, generated tok/s`, the columns every throughput row starts with."""
-    return f"{label:>{width}}: {seconds:7.1f} s  {chains / seconds:6.3f} chains/s  {tokens / seconds:6.1f} generated tok/s"
+    return (
+        f"{label:>{width}}: {seconds:7.1f} s  {chains / seconds:6.3f} chains/s  {tokens / seconds:6.1f} generated tok/s"
+    )
 
 
 def same_chains(runs: Sequence[list[Chain]]) -> bool:
@@ -30,8 +32,9 @@ def same_chains(runs: Sequence[list[Chain]]) -> bool:
     return all([c.messages for c in run] == [c.messages for c in runs[0]] for run in runs)
 
 
-def real_pairs(n: int, *, problems: int | None = None, worked_examples: int | None = None, max_per_problem: int = 1,
-               n_max: int = 6) -> list[dict]:
+def real_pairs(
+    n: int, *, problems: int | None = None, worked_examples: int | None = None, max_per_problem: int = 1, n_max: int = 6
+) -> list[dict]:
     """The first `n` step pairs `fcdistill pairs` makes from gold chains (chosen) and the
     embedded student's own greedy chains (rejected) on `problems` (default 4n) arith training
     problems, `worked_examples` of the task's worked examples in the prompt (None: all)."""
@@ -42,7 +45,9 @@ def real_pairs(n: int, *, problems: int | None = None, worked_examples: int | No
     task = ArithTask(difficulty=DIFFICULTY)
     train_problems = task.problems(problems or 4 * n, split="train", seed=11)
     config = AgentConfig(n_max=n_max, worked_examples=worked_examples)
-    chains = Agent(None, task, config).replay(train_problems) + Agent(LocalBackend("smollm2-135m"), task, config).run(train_problems)
+    chains = Agent(None, task, config).replay(train_problems) + Agent(LocalBackend("smollm2-135m"), task, config).run(
+        train_problems
+    )
     pairs = build_pairs(chains, {task.name: task.functions()}, strategy="step", max_per_problem=max_per_problem)
     if len(pairs) < n:
         raise SystemExit(f"only {len(pairs)} step pairs from {len(train_problems)} problems, {n} asked for")

@@ -16,11 +16,11 @@ import statistics
 import time
 
 import torch
+from common import real_pairs
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
-from common import real_pairs
 from fcdistill.models import resolve
 from fcdistill.training.trainer import FunctionCallDPOTrainer
 
@@ -37,10 +37,23 @@ def main() -> None:
     results = {}
     for share in (False, True):
         policy, ref = copy.deepcopy(base), copy.deepcopy(base)
-        config = DPOConfig(output_dir="/tmp/fcdistill-bench", use_cpu=True, bf16=False, precompute_ref_log_probs=False,
-                           report_to="none", remove_unused_columns=False, activation_checkpointing=False)
-        trainer = FunctionCallDPOTrainer(model=policy, ref_model=ref, args=config, train_dataset=Dataset.from_list(pairs),
-                                         processing_class=tokenizer, share_prefix=share)
+        config = DPOConfig(
+            output_dir="/tmp/fcdistill-bench",
+            use_cpu=True,
+            bf16=False,
+            precompute_ref_log_probs=False,
+            report_to="none",
+            remove_unused_columns=False,
+            activation_checkpointing=False,
+        )
+        trainer = FunctionCallDPOTrainer(
+            model=policy,
+            ref_model=ref,
+            args=config,
+            train_dataset=Dataset.from_list(pairs),
+            processing_class=tokenizer,
+            share_prefix=share,
+        )
         batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(pairs))])
         times = []
         for _ in range(args.repeats):
@@ -51,10 +64,15 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         grad = torch.cat([p.grad.flatten() for p in policy.parameters() if p.grad is not None])
         results[share] = (statistics.median(times), loss.item(), grad)
-        print(f"{'shared prefix' if share else 'plain'}: {statistics.median(times):.2f} s per forward+backward "
-              f"(batch {tuple(batch['input_ids'].shape)}), loss {loss.item():.6f}")
+        print(
+            f"{'shared prefix' if share else 'plain'}: {statistics.median(times):.2f} s per forward+backward "
+            f"(batch {tuple(batch['input_ids'].shape)}), loss {loss.item():.6f}"
+        )
     (t0, l0, g0), (t1, l1, g1) = results[False], results[True]
-    print(f"speed-up {t0 / t1:.2f}x; |loss difference| {abs(l0 - l1):.1e}; gradient relative difference {(g1 - g0).norm() / g0.norm():.1e}")
+    print(
+        f"speed-up {t0 / t1:.2f}x; |loss difference| {abs(l0 - l1):.1e}; gradient relative difference "
+        f"{(g1 - g0).norm() / g0.norm():.1e}"
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m"
 # DPOConfig fields that fix the objective and its trajectory; plain TRL takes fcdistill's value where they differ.
-OBJECTIVE = ("loss_type", "loss_weights", "beta", "label_smoothing", "learning_rate", "lr_scheduler_type", "warmup_steps",
-             "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps", "max_length", "seed", "bf16")
+OBJECTIVE = (
+    "loss_type",
+    "loss_weights",
+    "beta",
+    "label_smoothing",
+    "learning_rate",
+    "lr_scheduler_type",
+    "warmup_steps",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "max_steps",
+    "max_length",
+    "seed",
+    "bf16",
+)
 RUN_ONLY = {"use_cpu": True, "logging_steps": 1, "save_strategy": "no", "report_to": "none"}
 
 
@@ -59,8 +72,16 @@ def train_config(args: argparse.Namespace):  # -> TrainConfig
     from fcdistill.training import TrainConfig
 
     default = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())["training"]
-    return TrainConfig(**{**default, "nll_weight": 0.0, "batch_size": args.batch_size, "max_pairs": args.pairs, "max_steps": steps(args),
-                          **({"bf16": False} if args.fp32 else {})})
+    return TrainConfig(
+        **{
+            **default,
+            "nll_weight": 0.0,
+            "batch_size": args.batch_size,
+            "max_pairs": args.pairs,
+            "max_steps": steps(args),
+            **({"bf16": False} if args.fp32 else {}),
+        }
+    )
 
 
 def steps(args: argparse.Namespace) -> int:
@@ -68,7 +89,8 @@ def steps(args: argparse.Namespace) -> int:
 
 
 def trl_overrides(args: argparse.Namespace, scratch: Path) -> dict:
-    """The DPOConfig fields plain TRL sets: RUN_ONLY, plus the objective's fields where fcdistill's differ from the defaults."""
+    """The DPOConfig fields plain TRL sets: RUN_ONLY, plus the objective's fields where fcdistill's
+    differ from the defaults."""
     from trl import DPOConfig
 
     from fcdistill.training.dpo import dpo_config
@@ -97,7 +119,11 @@ def arm_trl(args: argparse.Namespace, out: Path) -> dict:
     trainer = DPOTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
     trainer.train()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "pairs_trained": trainer.state.global_step * args.batch_size, "history": trainer.state.log_history}
+    return {
+        "seconds": seconds,
+        "pairs_trained": trainer.state.global_step * args.batch_size,
+        "history": trainer.state.log_history,
+    }
 
 
 def arm_fcdistill(args: argparse.Namespace, out: Path) -> dict:
@@ -132,8 +158,25 @@ def run_arm(args: argparse.Namespace) -> None:
 def spawn(arm: str, args: argparse.Namespace, data: Path, scratch: Path) -> dict:
     result = scratch / "result.json"
     result.unlink(missing_ok=True)
-    cmd = [sys.executable, __file__, "--arm", arm, "--data", str(data), "--pairs", str(args.pairs), "--batch-size", str(args.batch_size),
-           "--steps", str(steps(args)), "--scratch", str(scratch), "--result", str(result), *(["--fp32"] if args.fp32 else [])]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--arm",
+        arm,
+        "--data",
+        str(data),
+        "--pairs",
+        str(args.pairs),
+        "--batch-size",
+        str(args.batch_size),
+        "--steps",
+        str(steps(args)),
+        "--scratch",
+        str(scratch),
+        "--result",
+        str(result),
+        *(["--fp32"] if args.fp32 else []),
+    ]
     env = {**os.environ, "TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error"}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -149,7 +192,10 @@ def pairs_file(args: argparse.Namespace) -> Path:
     if not path.is_file():
         from common import real_pairs
 
-        print(f"making {args.pairs} step pairs (gold vs the student's own chains, 1 worked example) into {path} ...", flush=True)
+        print(
+            f"making {args.pairs} step pairs (gold vs the student's own chains, 1 worked example) into {path} ...",
+            flush=True,
+        )
         pairs = real_pairs(args.pairs, problems=args.pairs + args.pairs // 4 + 4, worked_examples=1, max_per_problem=4)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.with_suffix(".partial").write_text("".join(json.dumps(p) + "\n" for p in pairs))
@@ -159,12 +205,19 @@ def pairs_file(args: argparse.Namespace) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=160, help="pairs trained on, one epoch at --batch-size unless --steps (160: the default run)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=160,
+        help="pairs trained on, one epoch at --batch-size unless --steps (160: the default run)",
+    )
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=1, help="runs of each arm; pairs/s is the median")
     parser.add_argument("--pairs-file", type=Path, default=None, help="a pairs JSONL to take the first --pairs from")
-    parser.add_argument("--fp32", action="store_true", help="both arms without bf16 autocast (losses then agree to float32 rounding)")
+    parser.add_argument(
+        "--fp32", action="store_true", help="both arms without bf16 autocast (losses then agree to float32 rounding)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "fcdistill-bench")
     parser.add_argument("--arm", choices=list(ARMS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -186,15 +239,23 @@ def main() -> None:
         if len(lines) < args.pairs:
             sys.exit(f"{source} has {len(lines)} pairs, {args.pairs} asked for")
         data.write_text("".join(lines))
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, torch {torch.__version__}, trl {trl.__version__}")
-        print(f"model {MODEL}, full fine-tuning; {args.pairs} pairs from {source}, batch {args.batch_size}, {steps(args)} steps, "
-              f"{args.repeats} run(s) per arm")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, torch "
+            f"{torch.__version__}, trl {trl.__version__}"
+        )
+        print(
+            f"model {MODEL}, full fine-tuning; {args.pairs} pairs from {source}, batch {args.batch_size}, "
+            f"{steps(args)} steps, "
+            f"{args.repeats} run(s) per arm"
+        )
         print(f"plain TRL: DPOConfig defaults except {trl_overrides(args, scratch)}")
         runs = {arm: [spawn(arm, args, data, scratch) for _ in range(args.repeats)] for arm in ARMS}
     print(f"load average after the runs (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     print()
-    print(f"{'arm':>22}  {'train s':>8}  {'pairs/s':>8}  {'CPU s':>7}  {'peak RSS':>9}  {'final loss':>10}  per-step loss")
+    print(
+        f"{'arm':>22}  {'train s':>8}  {'pairs/s':>8}  {'CPU s':>7}  {'peak RSS':>9}  {'final loss':>10}  per-step loss"
+    )
     rates, peaks = {}, {}
     for arm, results in runs.items():
         rates[arm] = statistics.median(r["pairs_trained"] / r["seconds"] for r in results)
@@ -202,19 +263,27 @@ def main() -> None:
         r = results[0]
         seconds = statistics.median(x["seconds"] for x in results)
         cpu = statistics.median(x["cpu_seconds"] for x in results)
-        print(f"{arm:>22}  {seconds:8.1f}  {rates[arm]:8.3f}  {cpu:7.0f}  {peaks[arm] / 1024:6.2f} GB  {r['loss'][-1]:10.4f}  "
-              + " ".join(f"{x:.4f}" for x in r["loss"]))
+        print(
+            f"{arm:>22}  {seconds:8.1f}  {rates[arm]:8.3f}  {cpu:7.0f}  {peaks[arm] / 1024:6.2f} GB  "
+            f"{r['loss'][-1]:10.4f}  " + " ".join(f"{x:.4f}" for x in r["loss"])
+        )
     trl_run, ours = runs["plain TRL DPOTrainer"][0], runs["fcdistill train"][0]
     diff = max(abs(a - b) for a, b in zip(trl_run["loss"], ours["loss"], strict=True))
     batches = max(abs(a - b) for a, b in zip(trl_run["logps_chosen"], ours["logps_chosen"], strict=True))
     print()
-    print(f"fcdistill / plain TRL: {rates['fcdistill train'] / rates['plain TRL DPOTrainer']:.2f}x the pairs/s (target >= 1.5x), "
-          f"{peaks['fcdistill train'] / peaks['plain TRL DPOTrainer']:.2f}x the peak memory "
-          f"({peaks['fcdistill train'] / 1024:.2f} GB, target <= 6 GB)")
+    print(
+        f"fcdistill / plain TRL: {rates['fcdistill train'] / rates['plain TRL DPOTrainer']:.2f}x the pairs/s (target "
+        ">= 1.5x), "
+        f"{peaks['fcdistill train'] / peaks['plain TRL DPOTrainer']:.2f}x the peak memory "
+        f"({peaks['fcdistill train'] / 1024:.2f} GB, target <= 6 GB)"
+    )
     bound, why = (1e-4, "float32 rounding") if args.fp32 else (5e-2, "bf16 rounding; --fp32 checks the objective")
-    print(f"loss curves: max |per-step loss difference| {diff:.1e}, final {trl_run['loss'][-1]:.4f} vs {ours['loss'][-1]:.4f}; "
-          f"max |logps/chosen difference| {batches:.1e} (same batches in the same order); "
-          f"{'agree' if diff <= bound else 'DO NOT AGREE'} to {bound:g} ({why})")
+    print(
+        f"loss curves: max |per-step loss difference| {diff:.1e}, final {trl_run['loss'][-1]:.4f} vs "
+        f"{ours['loss'][-1]:.4f}; "
+        f"max |logps/chosen difference| {batches:.1e} (same batches in the same order); "
+        f"{'agree' if diff <= bound else 'DO NOT AGREE'} to {bound:g} ({why})"
+    )
 
 
 if __name__ == "__main__":

@@ -51,23 +51,36 @@ def main() -> None:
     target = torch.empty_like(source)
     bandwidth = 2 * source.numel() * 4 / median_seconds(lambda: target.copy_(source))  # read + write
 
-    body = sum(m.weight.numel() for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and "lm_head" not in name)
+    body = sum(
+        m.weight.numel()
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and "lm_head" not in name
+    )
     head = hidden * vocab
     layers = config.num_hidden_layers
     attention = 4 * layers * hidden * args.context
     weight_bytes = 4 * (body + head)
     forward = 2 * body + attention  # per token, logits only at the last position (generation)
-    train = 3 * (2 * body + 2 * head + attention) + (2 * body + 2 * head + attention)  # policy fwd+bwd + reference fwd, logits everywhere
+    train = 3 * (2 * body + 2 * head + attention) + (
+        2 * body + 2 * head + attention
+    )  # policy fwd+bwd + reference fwd, logits everywhere
 
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
-    print(f"fp32 matmul 512x{hidden} @ {hidden}x{inter}: {gemm_flops / 1e9:7.1f} GFLOP/s   2048^3: {square_flops / 1e9:7.1f} GFLOP/s")
+    print(
+        f"fp32 matmul 512x{hidden} @ {hidden}x{inter}: {gemm_flops / 1e9:7.1f} GFLOP/s   2048^3: "
+        f"{square_flops / 1e9:7.1f} GFLOP/s"
+    )
     print(f"memory copy bandwidth: {bandwidth / 1e9:6.1f} GB/s (read + write)")
-    print(f"model {args.model}: {body / 1e6:.1f} M weights in linear layers + {head / 1e6:.1f} M in the output layer, "
-          f"{layers} layers, hidden {hidden}; context {args.context} tokens")
+    print(
+        f"model {args.model}: {body / 1e6:.1f} M weights in linear layers + {head / 1e6:.1f} M in the output layer, "
+        f"{layers} layers, hidden {hidden}; context {args.context} tokens"
+    )
     print(f"forward FLOPs per token: {forward / 1e6:.0f} M (+{2 * head / 1e6:.0f} M where logits are computed)")
     print(f"limit, prefill (compute-bound):       {gemm_flops / forward:8.0f} tokens/s")
     for batch in (1, 8, 16, 32):
-        per_step = max(weight_bytes / bandwidth, batch * (forward + 2 * head) / gemm_flops)  # the weights are read once per step
+        per_step = max(
+            weight_bytes / bandwidth, batch * (forward + 2 * head) / gemm_flops
+        )  # the weights are read once per step
         print(f"limit, decoding at batch {batch:2d}:        {batch / per_step:8.0f} generated tokens/s")
     print(f"DPO training FLOPs per token: {train / 1e6:.0f} M (policy forward+backward, reference forward)")
     print(f"limit, DPO training (compute-bound):  {gemm_flops / train:8.0f} tokens/s")

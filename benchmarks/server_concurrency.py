@@ -29,10 +29,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 from common import arith_problems, rate_line, same_chains, setup_line
-from fcdistill.agent import Agent, AgentConfig
-from fcdistill.backends import make_backend
-from fcdistill.backends.llama_server import LlamaServer
-from fcdistill.records import Chain
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # the tests' llama.cpp server tooling
+from llama_server import LlamaServer  # noqa: E402
+
+from fcdistill.agent import Agent, AgentConfig  # noqa: E402
+from fcdistill.backends import make_backend  # noqa: E402
+from fcdistill.records import Chain  # noqa: E402
 
 
 def main() -> None:
@@ -51,25 +54,33 @@ def main() -> None:
     config = AgentConfig(n_max=args.n_max)
     runs: dict[int, list[tuple[list[Chain], float]]] = {c: [] for c in settings}
     with tempfile.TemporaryDirectory() as tmp:
-        server = LlamaServer(Path(tmp) / "server.log", model=args.model, n_threads=args.threads, n_threads_batch=args.threads)
+        server = LlamaServer(
+            Path(tmp) / "server.log", model=args.model, n_threads=args.threads, n_threads_batch=args.threads
+        )
         with server:
             # llama.cpp's default chat format ignores tools=: the agent's text protocol needs none.
             backend = make_backend("server", args.model, base_url=server.base_url, concurrency=1, server_tools=False)
             agent = Agent(backend, task, config)
             agent.run(problems[:4])  # warm-up
             for repeat in range(args.repeats):
-                for concurrency in settings[repeat % len(settings):] + settings[:repeat % len(settings)]:
+                for concurrency in settings[repeat % len(settings) :] + settings[: repeat % len(settings)]:
                     backend.concurrency = concurrency
                     started = time.perf_counter()
                     chains = agent.run(problems)
                     runs[concurrency].append((chains, time.perf_counter() - started))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"llama-cpp-python {version('llama_cpp_python')}")
-    print(f"server: llama.cpp (llama-cpp-python) on 127.0.0.1, {args.threads} generation threads, "
-          f"{args.threads} prompt threads, {LlamaServer.slots} slot (no parallel slots: it serves one request at a time)")
-    print(f"note: with one slot on {os.cpu_count()} cores, concurrency can only help by overlapping client-side work "
-          "and HTTP latency with generation; the server does not batch requests")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"llama-cpp-python {version('llama_cpp_python')}"
+    )
+    print(
+        f"server: llama.cpp (llama-cpp-python) on 127.0.0.1, {args.threads} generation threads, "
+        f"{args.threads} prompt threads, {LlamaServer.slots} slot (no parallel slots: it serves one request at a time)"
+    )
+    print(
+        f"note: with one slot on {os.cpu_count()} cores, concurrency can only help by overlapping client-side work "
+        "and HTTP latency with generation; the server does not batch requests"
+    )
     print(f"{setup_line(args.model, args.n, args.n_max)}, medians of {args.repeats} repeat(s)")
     sequential = statistics.median(seconds for _, seconds in runs[1])
     for concurrency in settings:
@@ -77,8 +88,14 @@ def main() -> None:
         tokens = statistics.median(sum(c.completion_tokens for c in chains) for chains, _ in runs[concurrency])
         label = f"concurrency {concurrency}" + (" (sequential)" if concurrency == 1 else "")
         each = " / ".join(f"{s:.1f}" for _, s in runs[concurrency])
-        print(f"{rate_line(label, args.n, tokens, seconds, width=28)}  {sequential / seconds:5.2f}x sequential  (runs: {each} s)")
-    print(f"identical greedy chains in all settings and repeats: {same_chains([chains for c in settings for chains, _ in runs[c]])}")
+        print(
+            f"{rate_line(label, args.n, tokens, seconds, width=28)}  {sequential / seconds:5.2f}x sequential  (runs: "
+            f"{each} s)"
+        )
+    print(
+        "identical greedy chains in all settings and repeats: "
+        f"{same_chains([chains for c in settings for chains, _ in runs[c]])}"
+    )
 
 
 if __name__ == "__main__":

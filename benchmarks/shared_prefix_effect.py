@@ -16,6 +16,7 @@ import statistics
 import time
 
 from common import arith_problems, same_chains, setup_line
+
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.kv_cache import KVCache
 from fcdistill.backends.local import LocalBackend
@@ -50,9 +51,16 @@ def main() -> None:
                 chains.append(done)
                 seconds[share].append(took)
         once, each = (statistics.median(seconds[s]) for s in (True, False))
-        runs = lambda s: " / ".join(f"{x:.1f}" for x in seconds[s])
-        print(f"batch {batch}: shared prefix held once {once:.1f} s ({runs(True)}), a copy per row {each:.1f} s ({runs(False)}): "
-              f"{100 * (once / each - 1):+.0f} % (medians)", flush=True)
+
+        def runs(s):
+            return " / ".join(f"{x:.1f}" for x in seconds[s])
+
+        print(
+            f"batch {batch}: shared prefix held once {once:.1f} s ({runs(True)}), a copy per row {each:.1f} s "
+            f"({runs(False)}): "
+            f"{100 * (once / each - 1):+.0f} % (medians)",
+            flush=True,
+        )
     print(f"identical greedy chains in every run: {same_chains(chains)}")
 
     # Where the time goes at the largest batch, with the default cache.
@@ -76,9 +84,12 @@ def main() -> None:
     backend.model.forward, backend._generate = timed_forward, counted_generate
     _, wall = run(max(args.batches), True)
     row_steps, kept = sum(r * m for r, m, _ in calls), sum(k for _, _, k in calls)
-    print(f"profile, batch {max(args.batches)}: {wall:.1f} s, {len(calls)} generate calls; "
-          + ", ".join(f"{name} {n} forward passes {s:.1f} s" for name, (n, s) in spent.items())
-          + f"; decoded row-steps {row_steps}, kept tokens {kept} ({100 * (1 - kept / row_steps):.0f} % spent on rows already stopped)")
+    print(
+        f"profile, batch {max(args.batches)}: {wall:.1f} s, {len(calls)} generate calls; "
+        + ", ".join(f"{name} {n} forward passes {s:.1f} s" for name, (n, s) in spent.items())
+        + f"; decoded row-steps {row_steps}, kept tokens {kept} ({100 * (1 - kept / row_steps):.0f} % spent on rows "
+        "already stopped)"
+    )
 
 
 if __name__ == "__main__":

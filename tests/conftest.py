@@ -4,10 +4,10 @@ real OpenAI-compatible server on 127.0.0.1."""
 from __future__ import annotations
 
 import pytest
+from llama_server import LlamaServer as _LlamaServer
+from llama_server import free_port  # noqa: F401  (tests import it from here)
 
 from fcdistill.agent.loop import AgentConfig
-from fcdistill.backends.llama_server import LlamaServer as _LlamaServer
-from fcdistill.backends.llama_server import free_port  # noqa: F401  (tests import it from here)
 from fcdistill.records import Chain
 
 
@@ -19,7 +19,7 @@ def smollm2():
 
 
 class LlamaServer(_LlamaServer):
-    """llama.cpp's server on 127.0.0.1 (fcdistill.backends.llama_server); a server that does not
+    """llama.cpp's server on 127.0.0.1 (tests/llama_server.py); a server that does not
     start fails the test with the log's tail."""
 
     def start(self) -> LlamaServer:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_well_formed
+
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.records import Chain
 from fcdistill.tasks.arith import ArithTask
@@ -26,7 +26,9 @@ def test_embedded_model_chains_are_well_formed(smollm2, protocol):
         assert chain.completion_tokens > 0 and chain.prompt_tokens > 0
         assert Chain.model_validate_json(chain.model_dump_json()) == chain
         if chain.stop_reason == "answer":
-            assert chain.correct == task.check(chain.answer, next(p for p in task.problems(6, seed=3) if p.id == chain.problem_id))
+            assert chain.correct == task.check(
+                chain.answer, next(p for p in task.problems(6, seed=3) if p.id == chain.problem_id)
+            )
     if protocol == "text":
         # With worked examples the model keeps the call format (measured: every reply a valid call).
         assert sum(c.valid for chain in chains for c in chain.calls) >= 0.8 * sum(len(chain.calls) for chain in chains)
@@ -78,13 +80,20 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
     lockstep = LocalBackend("smollm2-135m", kv_cache="prefix", batch_size=3)
     continuous = LocalBackend("smollm2-135m", batch_size=3)
     assert continuous.engine is not None and lockstep.engine is None
-    for task, sampling in [(ArithTask(difficulty=2), Sampling()), (FolGenTask(depth=1, distractors=1), Sampling(temperature=0.9, seed=2))]:
+    for task, sampling in [
+        (ArithTask(difficulty=2), Sampling()),
+        (FolGenTask(depth=1, distractors=1), Sampling(temperature=0.9, seed=2)),
+    ]:
         problems = task.problems(5, seed=21)
         config = AgentConfig(n_max=3, worked_examples=1, sampling=sampling)
         a, b = (Agent(backend, task, config).run(problems, samples=2) for backend in (lockstep, continuous))
         assert [c.messages for c in a] == [c.messages for c in b]
-        assert [(c.prompt_tokens, c.completion_tokens) for c in a] == [(c.prompt_tokens, c.completion_tokens) for c in b]
-        assert len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1  # rows did leave at different times
+        assert [(c.prompt_tokens, c.completion_tokens) for c in a] == [
+            (c.prompt_tokens, c.completion_tokens) for c in b
+        ]
+        assert (
+            len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1
+        )  # rows did leave at different times
 
 
 def test_sampling_is_seeded(smollm2):
@@ -92,7 +101,10 @@ def test_sampling_is_seeded(smollm2):
 
     task = ArithTask(difficulty=2)
     problems = task.problems(3, seed=5)
-    sampled = lambda seed: Agent(smollm2, task, AgentConfig(n_max=3, sampling=Sampling(temperature=1.0, seed=seed))).run(problems)
+
+    def sampled(seed):
+        return Agent(smollm2, task, AgentConfig(n_max=3, sampling=Sampling(temperature=1.0, seed=seed))).run(problems)
+
     first, again = sampled(1), sampled(1)
     assert [c.messages for c in first] == [c.messages for c in again]
     assert [c.sampling.temperature for c in first] == [1.0] * 3
@@ -109,8 +121,12 @@ def test_a_sampled_chain_does_not_depend_on_its_batch(smollm2):
     agent = Agent(smollm2, task, AgentConfig(n_max=3, sampling=Sampling(temperature=0.8, top_p=0.95, seed=4)))
     together = agent.run(problems, samples=2)
     alone = [c for p in reversed(problems) for c in agent.run([p], samples=2)]
-    assert {(c.problem_id, c.sample): c.messages for c in together} == {(c.problem_id, c.sample): c.messages for c in alone}
-    assert len({str(c.messages[c.prompt_length :]) for c in together}) > len(problems)  # the samples differ from each other
+    assert {(c.problem_id, c.sample): c.messages for c in together} == {
+        (c.problem_id, c.sample): c.messages for c in alone
+    }
+    assert len({str(c.messages[c.prompt_length :]) for c in together}) > len(
+        problems
+    )  # the samples differ from each other
 
 
 def test_base_model_runs_through_plain_transcripts():
@@ -123,7 +139,9 @@ def test_base_model_runs_through_plain_transcripts():
     chains = Agent(gemma, task, config).run(task.problems(4, seed=2))
     assert not gemma.kv_cache.enabled  # sliding-window layers: every prompt is encoded whole
     gemma.kv_cache = None
-    assert [c.messages for c in Agent(gemma, task, config).run(task.problems(4, seed=2))] == [c.messages for c in chains]
+    assert [c.messages for c in Agent(gemma, task, config).run(task.problems(4, seed=2))] == [
+        c.messages for c in chains
+    ]
     for chain in chains:
         assert_well_formed(chain, config, {f.name for f in task.functions()})
     prompt = gemma.render(chains[0].messages[: chains[0].prompt_length], None)

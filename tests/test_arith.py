@@ -72,6 +72,7 @@ def test_unknown_task_and_bad_difficulty():
 @pytest.mark.parametrize("protocol", ["text", "json"])
 def test_gold_chains_replay_through_the_agent(protocol):
     from conftest import assert_well_formed
+
     from fcdistill.agent import Agent, AgentConfig
 
     task = ArithTask(difficulty=4)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fcdistill.cli import app
 from fcdistill.files import RecordFileError, read_jsonl
 from fcdistill.records import Chain
-from fcdistill.cli import app
 
 runner = CliRunner()
 
@@ -34,7 +34,9 @@ def test_a_model_directory_works_where_a_name_does(tmp_path):
     from fcdistill.models import prepare
 
     path = prepare("smollm2-135m")
-    result = runner.invoke(app, ["eval", "--model", str(path), "--n", "2", "--n-max", "2", "--out", str(tmp_path / "run")])
+    result = runner.invoke(
+        app, ["eval", "--model", str(path), "--n", "2", "--n-max", "2", "--out", str(tmp_path / "run")]
+    )
     assert result.exit_code == 0, result.output
     assert {c.source for c in read_jsonl(tmp_path / "run" / "chains.jsonl", Chain)} == {str(path)}
 
@@ -90,7 +92,9 @@ def test_models_list():
 
 
 def test_gold_reports_coverage_and_writes_chains(tmp_path):
-    result = runner.invoke(app, ["gold", "--task", "arith", "--n", "30", "--difficulty", "3", "--out", str(tmp_path / "gold")])
+    result = runner.invoke(
+        app, ["gold", "--task", "arith", "--n", "30", "--difficulty", "3", "--out", str(tmp_path / "gold")]
+    )
     assert result.exit_code == 0, result.output
     assert "30/30 problems (100.0%)" in result.output
     chains = read_jsonl(tmp_path / "gold" / "chains.jsonl", Chain)
@@ -108,7 +112,12 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 @pytest.mark.model
 @pytest.mark.parametrize(
     "task, data",
-    [("gsm8k", "gsm8k/test.jsonl"), ("folio", "folio/v0.0/folio-validation.jsonl"), ("proofwriter", "proofwriter/dev.json"), ("folgen", None)],
+    [
+        ("gsm8k", "gsm8k/test.jsonl"),
+        ("folio", "folio/v0.0/folio-validation.jsonl"),
+        ("proofwriter", "proofwriter/dev.json"),
+        ("folgen", None),
+    ],
 )
 def test_eval_runs_every_task_family_with_the_embedded_model(tmp_path, task, data):
     if data and not (DATA / data).exists():

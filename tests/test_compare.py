@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.files import write_jsonl
 from fcdistill.cli import app
 from fcdistill.evaluation.compare import comparison, evaluation, truncate
 from fcdistill.evaluation.stats import paired_test, wilson_interval
+from fcdistill.files import write_jsonl
 from fcdistill.tasks import get_task
 
 runner = CliRunner()
@@ -67,7 +67,8 @@ def test_accuracy_by_difficulty_and_first_calls():
     problems = task.problems(30, split="train")
     gold = Agent(None, task, AgentConfig()).replay(problems)
     wrong = Agent(None, task, AgentConfig()).replay(
-        [p.model_copy(update={"solution": ["Sum(a=1, b=1)", "Answer(answer=2)"]}) for p in problems])
+        [p.model_copy(update={"solution": ["Sum(a=1, b=1)", "Answer(answer=2)"]}) for p in problems]
+    )
     groups = {p.id: task.group(p) for p in problems}
     ones = sum(p.meta["operations"] == 1 for p in problems)
     assert set(groups.values()) == {"1 operation", "2 operations"}
@@ -90,7 +91,9 @@ def test_compare_command_prints_intervals_and_tests(tmp_path):
     gold = Agent(None, task, AgentConfig()).replay(problems)
     write_jsonl(tmp_path / "a" / "chains.jsonl", [truncate(c, 1) for c in gold])  # a model that stops after one step
     write_jsonl(tmp_path / "b" / "chains.jsonl", gold)
-    result = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--n-max", "10"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--n-max", "10"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "0.0% → 100.0%" in text and "0 / 30" in text  # every gold chain needs more than one step
@@ -104,5 +107,7 @@ def test_compare_reports_bad_input(tmp_path):
     (tmp_path / "x" / "chains.jsonl").write_text('{"problem_id": 1}\n')
     result = runner.invoke(app, ["compare", str(tmp_path / "x")])
     assert result.exit_code == 2 and "chains.jsonl:1" in result.output
-    result = runner.invoke(app, ["compare", str(tmp_path / "x"), str(tmp_path / "x"), "--label", "same", "--label", "same"])
+    result = runner.invoke(
+        app, ["compare", str(tmp_path / "x"), str(tmp_path / "x"), "--label", "same", "--label", "same"]
+    )
     assert result.exit_code == 2 and "--label" in result.output

@@ -12,18 +12,37 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from fcdistill.teachers import CHAINS, load_done
 from test_pipeline import TINY
+
 from fcdistill.records import Chain
+from fcdistill.teachers import CHAINS, load_done
 
 pytestmark = pytest.mark.model
 
 KILLS = 20
 # Sampled chains (T = 0.8, two per problem) from the real embedded model, written one problem
 # at a time so that kills land before, between and during writes.
-GENERATE = ["generate", "--n", "5", "--teacher", "gold", "--teacher", "local:smollm2-135m", "--k", "2", "--temperature", "0.8",
-            "--n-max", "2", "--chunk", "1", "--batch-size", "4", "--worked-examples", "1"]
+GENERATE = [
+    "generate",
+    "--n",
+    "5",
+    "--teacher",
+    "gold",
+    "--teacher",
+    "local:smollm2-135m",
+    "--k",
+    "2",
+    "--temperature",
+    "0.8",
+    "--n-max",
+    "2",
+    "--chunk",
+    "1",
+    "--batch-size",
+    "4",
+    "--worked-examples",
+    "1",
+]
 
 
 def _command(*args: str) -> list[str]:
@@ -82,10 +101,14 @@ def test_generate_killed_20_times_resumes_to_the_uninterrupted_chains(tmp_path):
     out = tmp_path / "killed"
     # From just after start-up to a little past the first writes: most kills cut a run that
     # has loaded the model and is generating or appending.
-    moments = _kill_at_random([*GENERATE, "--out", str(out)], KILLS, (0.5, startup + (duration - startup) / 3), random.Random(0))
+    moments = _kill_at_random(
+        [*GENERATE, "--out", str(out)], KILLS, (0.5, startup + (duration - startup) / 3), random.Random(0)
+    )
     partial = len(load_done(out / CHAINS)) if (out / CHAINS).exists() else 0
     _finish([*GENERATE, "--out", str(out)])
-    assert _whole_records(out / CHAINS) == reference, f"kills at {moments} s; {partial} chains were on disk before the last run"
+    assert _whole_records(out / CHAINS) == reference, (
+        f"kills at {moments} s; {partial} chains were on disk before the last run"
+    )
 
     # A kill in the middle of an append leaves half a line: the resume cuts it and makes that chain again.
     lines = (out / CHAINS).read_text().splitlines(keepends=True)
@@ -94,8 +117,13 @@ def test_generate_killed_20_times_resumes_to_the_uninterrupted_chains(tmp_path):
     assert _whole_records(out / CHAINS) == reference
 
 
-CRASH = {**TINY, "name": "crash", "agent": {**TINY["agent"], "n_max": 2}, "training": {**TINY["training"], "max_steps": 3},
-         "evaluation": {"n_max": [2]}}
+CRASH = {
+    **TINY,
+    "name": "crash",
+    "agent": {**TINY["agent"], "n_max": 2},
+    "training": {**TINY["training"], "max_steps": 3},
+    "evaluation": {"n_max": [2]},
+}
 
 
 def test_run_killed_at_random_moments_resumes_to_the_same_result(tmp_path):
@@ -112,7 +140,13 @@ def test_run_killed_at_random_moments_resumes_to_the_same_result(tmp_path):
     assert (resumed / "round-1" / "pairs.jsonl").read_text() == (reference / "round-1" / "pairs.jsonl").read_text()
     log = json.loads((resumed / "round-1" / "train" / "log.json").read_text())
     assert log["steps"] == 3 and (resumed / "round-1" / "train" / "model" / "config.json").is_file()
-    base = [json.loads(line)["answer"] for line in (resumed / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()]
-    assert base == [json.loads(line)["answer"] for line in (reference / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()]
+    base = [
+        json.loads(line)["answer"]
+        for line in (resumed / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()
+    ]
+    assert base == [
+        json.loads(line)["answer"]
+        for line in (reference / "eval" / "base" / "arith" / "chains.jsonl").read_text().splitlines()
+    ]
     results = json.loads((resumed / "results.json").read_text())
     assert {e["model"] for e in results["evaluations"]} == {"base", "trained"}

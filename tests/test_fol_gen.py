@@ -24,7 +24,9 @@ def test_seeded_and_prefix_stable():
 
 def test_splits_do_not_share_problems():
     task = FolGenTask(depth=1, distractors=0)
-    questions = {split: {p.question for p in task.problems(90, split=split)} for split in ("train", "validation", "test")}
+    questions = {
+        split: {p.question for p in task.problems(90, split=split)} for split in ("train", "validation", "test")
+    }
     assert all(len(q) == 90 for q in questions.values())
     assert not questions["train"] & questions["test"]
     assert not questions["train"] & questions["validation"]
@@ -68,8 +70,21 @@ def test_deeper_problems_have_more_premises():
 def test_surface_forms_vary():
     """The sentence forms of the real sets, written from our own templates."""
     text = " ".join(p.question for p in FolGenTask(depth=3).problems(150, split="train"))
-    for form in ["If something is", "If someone", "then they", "things are", "All ", "Every ", "Each ", "No ",
-                 " is not ", " does not ", " likes ", "The ", " and "]:
+    for form in [
+        "If something is",
+        "If someone",
+        "then they",
+        "things are",
+        "All ",
+        "Every ",
+        "Each ",
+        "No ",
+        " is not ",
+        " does not ",
+        " likes ",
+        "The ",
+        " and ",
+    ]:
         assert form in text, form
 
 

@@ -53,11 +53,15 @@ def test_quantifier_scope_variables_and_constants():
     # `∀x (...)` scopes over the parentheses; without them the body reaches as far right as possible.
     wide = Quantifier("forall", "x", Binary("implies", P("Cat", "x"), P("Animal", "x")))
     assert parse_formula("∀x Cat(x) → Animal(x)") == parse_formula("forall x: Cat(x) -> Animal(x)") == wide
-    assert parse_formula("∀x (Cat(x)) → Animal(tom)") == Binary("implies", Quantifier("forall", "x", P("Cat", "x")), P("Animal", "tom"))
+    assert parse_formula("∀x (Cat(x)) → Animal(tom)") == Binary(
+        "implies", Quantifier("forall", "x", P("Cat", "x")), P("Animal", "tom")
+    )
     chain = Quantifier("forall", "x", Quantifier("exists", "y", P("Sees", "x", "y")))
     assert parse_formula("∀x ∃y (Sees(x, y)) ∧ Cat(tom)") == Binary("and", chain, P("Cat", "tom"))
     f = parse_formula("∀x (Owns(x, tom) → ∃y (Likes(y, x)))")
-    assert f == Quantifier("forall", "x", Binary("implies", P("Owns", "x", "tom"), Quantifier("exists", "y", P("Likes", "y", "x"))))
+    assert f == Quantifier(
+        "forall", "x", Binary("implies", P("Owns", "x", "tom"), Quantifier("exists", "y", P("Likes", "y", "x")))
+    )
     assert parse_formula("(∀x P(x)) ∧ Q(a)") == Binary("and", Quantifier("forall", "x", P("P", "x")), P("Q", "a"))
     assert parse_formula("a = b") == Equal(Const("a"), Const("b"))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.records import Problem
 from fcdistill.functions.calls import parse_call
+from fcdistill.records import Problem
 from fcdistill.tasks.folio import NO_CONCLUSION_FOL, FolioTask, gold_chain, repair
 
 FOLIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "folio" / "v0.0"
@@ -45,7 +45,9 @@ def test_reads_every_record_with_normalised_labels(validation):
     train_lines = Path(data("folio-train.jsonl")).read_text(encoding="utf-8").splitlines()
     assert len(train) == len(train_lines) == 1004
     assert {p.answer for p in train} == {"True", "False", "Uncertain"}  # "Unknown" normalised
-    assert all(p.solution is None and p.meta["gold_error"] == NO_CONCLUSION_FOL for p in train)  # train has no conclusion-FOL
+    assert all(
+        p.solution is None and p.meta["gold_error"] == NO_CONCLUSION_FOL for p in train
+    )  # train has no conclusion-FOL
     assert train[0].meta["story_id"] == json.loads(train_lines[0])["story_id"]
 
 
@@ -75,7 +77,11 @@ def test_ascii_gold_chains_reach_the_same_verdicts(validation):
 
 def test_gold_chain_answers_the_provers_verdict():
     solution, meta = gold_chain(["∀x (Cat(x) → Animal(x))", "Cat(tom)"], "Animal(tom)")
-    assert solution == ["Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
+    assert solution == [
+        "Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])",
+        "Check(conclusion='Animal(tom)')",
+        "Answer(answer='True')",
+    ]
     assert meta == {"prover": "True"}
     assert gold_chain(["Cat(tom)"], None) == (None, {"gold_error": NO_CONCLUSION_FOL})
     assert gold_chain(["Cat(tom) Dog(rex)"], "Cat(tom)")[1]["gold_error"] == "syntax"
@@ -115,7 +121,10 @@ def test_bad_files_name_the_line_and_field(tmp_path):
     path.write_text(json.dumps(good) + "\n{not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"folio.jsonl:2: not valid JSON"):
         FolioTask(str(path))
-    path.write_text(json.dumps(good) + "\n" + json.dumps({k: v for k, v in good.items() if k != "conclusion"}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(good) + "\n" + json.dumps({k: v for k, v in good.items() if k != "conclusion"}) + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"folio.jsonl:2: field 'conclusion'"):
         FolioTask(str(path))
     path.write_text(json.dumps({**good, "label": "Maybe"}) + "\n", encoding="utf-8")
@@ -125,15 +134,23 @@ def test_bad_files_name_the_line_and_field(tmp_path):
 
 def test_reads_folio_v2_records(tmp_path):
     record = {
-        "story_id": 7, "example_id": 12, "premises": "All cats are animals.\nTom is a cat.",
-        "premises-FOL": "∀x (Cat(x) → Animal(x))\nCat(tom)", "conclusion": "Tom is an animal.",
-        "conclusion-FOL": "Animal(tom)", "label": "True",
+        "story_id": 7,
+        "example_id": 12,
+        "premises": "All cats are animals.\nTom is a cat.",
+        "premises-FOL": "∀x (Cat(x) → Animal(x))\nCat(tom)",
+        "conclusion": "Tom is an animal.",
+        "conclusion-FOL": "Animal(tom)",
+        "label": "True",
     }
     path = tmp_path / "folio_v2_validation.jsonl"
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     [problem] = FolioTask(str(path)).problems(5)
     assert problem.id == "folio-folio_v2_validation-0" and problem.answer == "True"
-    assert problem.solution == ["Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])", "Check(conclusion='Animal(tom)')", "Answer(answer='True')"]
+    assert problem.solution == [
+        "Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])",
+        "Check(conclusion='Animal(tom)')",
+        "Answer(answer='True')",
+    ]
     assert "1. All cats are animals.\n2. Tom is a cat." in problem.question
     assert problem.meta["story_id"] == 7 and problem.meta["gold_proves_label"]
 

@@ -20,7 +20,11 @@ def test_json_schema_is_an_openai_tool():
         "function": {
             "name": "Divide",
             "description": "Divide a by b: a / b.",
-            "parameters": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                "required": ["a", "b"],
+            },
         },
     }
 

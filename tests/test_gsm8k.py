@@ -92,10 +92,18 @@ def test_hub_failure_points_to_the_data_option(monkeypatch):
         ("<<48/2=24>>24\n#### 24", 24, ["Divide(a=48, b=2)"]),
         ("<<100-50-30-15=5>>\n#### 5", 5, ["Subtract(a=100, b=50)", "Subtract(a=50, b=30)", "Subtract(a=20, b=15)"]),
         ("<<(10-2)*3=24>>\n#### 24", 24, ["Subtract(a=10, b=2)", "Multiply(a=8, b=3)"]),
-        ("<<((2+3)*(4-1))/5=3>>\n#### 3", 3, ["Sum(a=2, b=3)", "Subtract(a=4, b=1)", "Multiply(a=5, b=3)", "Divide(a=15, b=5)"]),
+        (
+            "<<((2+3)*(4-1))/5=3>>\n#### 3",
+            3,
+            ["Sum(a=2, b=3)", "Subtract(a=4, b=1)", "Multiply(a=5, b=3)", "Divide(a=15, b=5)"],
+        ),
         ("<<20%*50=10>>\n#### 10", 10, ["Divide(a=20, b=100)", "Multiply(a=0.2, b=50)"]),
         ("<<8*5%=40%>>\n#### 40", 40, ["Multiply(a=8, b=5)"]),  # a result in percent keeps percent units
-        ("<<16-4=12>>, that is 12/20 x 100% = 60% of them\n#### 60", 60, ["Subtract(a=16, b=4)", "Divide(a=12, b=20)", "Multiply(a=0.6, b=100)"]),
+        (
+            "<<16-4=12>>, that is 12/20 x 100% = 60% of them\n#### 60",
+            60,
+            ["Subtract(a=16, b=4)", "Divide(a=12, b=20)", "Multiply(a=0.6, b=100)"],
+        ),
         ("<<1,200+300=1,500>>\n#### 1,500", 1500, ["Sum(a=1200, b=300)"]),
         ("<<3 x 4=12>> and <<12x.5=6>>\n#### 6", 6, ["Multiply(a=3, b=4)", "Multiply(a=12, b=0.5)"]),
         ("<<$5*2=$10>>\n#### 10", 10, ["Multiply(a=5, b=2)"]),
@@ -199,7 +207,17 @@ def test_gold_chains_replay_as_native_tool_calls():
 def test_checker_tolerates_formats_but_not_wrong_numbers():
     task = GSM8KTask(str(data_file("test.jsonl")))
     problem = task.problems(1)[0].model_copy(update={"answer": "1234"})
-    for good in ["1234", "1,234", "1234.0", " 1234 ", "$1,234", "$1,234.00", "1234 dollars", "1234 apples.", "1234.0000001"]:
+    for good in [
+        "1234",
+        "1,234",
+        "1234.0",
+        " 1234 ",
+        "$1,234",
+        "$1,234.00",
+        "1234 dollars",
+        "1234 apples.",
+        "1234.0000001",
+    ]:
         assert task.check(good, problem), good
     for bad in ["1235", "1234.01", "-1234", "12,34", "1234 or 1235", "twelve", "", None, "$"]:
         assert not task.check(bad, problem), bad
@@ -209,7 +227,9 @@ def test_checker_tolerates_formats_but_not_wrong_numbers():
 
 def test_worked_examples_reach_their_answers():
     task = GSM8KTask(str(data_file("test.jsonl")))
-    agent = Agent(None, task, AgentConfig(worked_examples=None))  # plays every worked example, raises if one misses its answer
+    agent = Agent(
+        None, task, AgentConfig(worked_examples=None)
+    )  # plays every worked example, raises if one misses its answer
     assert len(agent.examples) == 2 * sum(len(e.solution) for e in task.worked_examples())
 
 

@@ -40,14 +40,14 @@ from hypothesis import strategies as st
 from fcdistill.agent.loop import Agent, AgentConfig
 from fcdistill.agent.protocols import JsonProtocol, TextProtocol
 from fcdistill.backends.base import Completion
-from fcdistill.records import Chain, Message, Problem, Sampling
 from fcdistill.functions.calls import Call, CallError, parse_call
 from fcdistill.functions.fol.ast import Formula, depth, to_ascii, to_unicode
 from fcdistill.functions.fol.functions import MAX_PREMISES, fol_functions
-from fcdistill.functions.fol.parser import MAX_DEPTH, MAX_FORMULA_CHARS, FolSyntaxError, parse_formula
+from fcdistill.functions.fol.parser import MAX_DEPTH, FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import WATCHDOG_GRACE_S
 from fcdistill.functions.numbers import MAX_ABS, MAX_DENOMINATOR
 from fcdistill.functions.registry import Function, FunctionSet, format_arguments
+from fcdistill.records import Chain, Message, Problem, Sampling
 from fcdistill.tasks import get_task
 from fcdistill.tasks.base import Task
 
@@ -56,8 +56,20 @@ EXAMPLES = 10_000  # generated replies per parser
 # -- the audit guard ---------------------------------------------------------------------
 # Audit hooks cannot be removed, so the hook is installed once and does nothing unless armed.
 FORBIDDEN = {
-    "exec", "os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "socket.connect", "ctypes.dlopen", "os.remove", "os.rmdir", "os.rename", "shutil.rmtree",
+    "exec",
+    "os.system",
+    "subprocess.Popen",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "socket.connect",
+    "ctypes.dlopen",
+    "os.remove",
+    "os.rmdir",
+    "os.rename",
+    "shutil.rmtree",
 }
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _armed = False
@@ -303,8 +315,37 @@ def _generate(strategy: st.SearchStrategy, check: Callable[[Any], list[str]]) ->
 
 
 # -- hostile text: pools built once, combined by a few draws each ---------------------------------
-HOMOGLYPHS = {"S": "Ѕ", "a": "а", "e": "е", "o": "о", "c": "с", "p": "р", "A": "Α", "C": "С", "P": "Р", "x": "х", "i": "і", "T": "Т"}
-TRICKS = ["\u200d", "\u200c", "\u202e", "\u202d", "\u200e", "\ufeff", "\x00", "\xa0", "\u2028", "\u0301", "\u3000", "１", "٣", "\t", "\r"]
+HOMOGLYPHS = {
+    "S": "Ѕ",
+    "a": "а",
+    "e": "е",
+    "o": "о",
+    "c": "с",
+    "p": "р",
+    "A": "Α",
+    "C": "С",
+    "P": "Р",
+    "x": "х",
+    "i": "і",
+    "T": "Т",
+}
+TRICKS = [
+    "\u200d",
+    "\u200c",
+    "\u202e",
+    "\u202d",
+    "\u200e",
+    "\ufeff",
+    "\x00",
+    "\xa0",
+    "\u2028",
+    "\u0301",
+    "\u3000",
+    "１",
+    "٣",
+    "\t",
+    "\r",
+]
 PAYLOADS = [
     "__import__('os').system('x')",
     "().__class__.__bases__[0].__subclasses__()",
@@ -314,43 +355,157 @@ PAYLOADS = [
     "__builtins__.__dict__['exec']('1')",
     "Answer(answer=Sum.__globals__)",
     "Sum(a=__import__('os').system('x'), b=1)",
-    "eval('1+1')", "exec('import os')", "open('/tmp/fcdistill-pwned', 'w')", "breakpoint()", "compile('1', '', 'eval')",
-    "getattr(Sum, 'fn')(1, 2)", "Sum.fn(a=1, b=2)", "Sum.__call__(a=1, b=2)", "Sum(**{'a': 1, 'b': 2})", "Sum(*[1, 2])",
-    "Answer(answer=(lambda: __import__('os'))())", "Answer(answer=[x for x in ().__class__.__mro__])",
-    "Answer(answer={k: v for k, v in ()})", "Answer(answer=(x for x in ()))", "Answer(answer={x for x in ()})",
-    "Answer(answer=f'{__import__(\"os\").system(\"x\")}')", "Answer(answer=f'{1}')", "Answer(answer=f'{x!r:>{10}}')",
-    "Sum(a=(b:=1), b=2)", "(Sum := 1)", "Sum(a=1, b=2)(a=3)", "Sum(a=1, b=2).__class__", "Sum(a=1, b=2)[0]",
-    "[Sum(a=1, b=2) for _ in range(10**9)]", "Sum(a=1, b=2) if 1 else os.system('x')", "Sum(a=1, b=2); import os",
-    "import os", "lambda: Sum(a=1, b=2)", "await Sum(a=1, b=2)", "Sum(a=(yield), b=1)", "Sum(a=1, b=2) # comment",
-    "Answer(answer=...)", "Answer(answer=b'bytes')", "Answer(answer=1j)", "Answer(answer={1, 2})", "Answer(answer={[]: 1})",
-    "Answer(answer={{}})", "Answer(answer='\\ud800')", "Answer(answer='\\udfff\\ud800')", "Answer(answer={'\\ud800': 1})",
-    "Think(thought='\\udc80')", "Answer(answer='a' * 10**9)", "Answer(answer=9**9**9)", "Power(base=10, exponent=10**6)",
-    "Answer(answer=Sum)", "type('X', (), {})()", "Answer(answer=__debug__)", "Answer(answer=NotImplemented)",
-    "Premises(formulas=[open('/etc/passwd').read()])", "Check(conclusion=__import__('subprocess').run(['id']))",
-    "Think(thought=\"'''\")", 'Answer(answer="""x""")', "Answer(answer=r'\\x')", "Answer(answer=u'x')",
-    "Ｓｕｍ(a=1, b=2)", "Sum(ａ=1, b=2)", "Ѕum(a=1, b=2)", "Sum(a=１, b=2)", "Su\u200dm(a=1, b=2)", "Sum(a=1,\x00 b=2)",
-    "\u202eSum(a=1, b=2)", "Sum\u202e(a=1, b=2)", "Sum(a='\u202e1', b=2)", "Sum(a=1, b=2)\u200b",
+    "eval('1+1')",
+    "exec('import os')",
+    "open('/tmp/fcdistill-pwned', 'w')",
+    "breakpoint()",
+    "compile('1', '', 'eval')",
+    "getattr(Sum, 'fn')(1, 2)",
+    "Sum.fn(a=1, b=2)",
+    "Sum.__call__(a=1, b=2)",
+    "Sum(**{'a': 1, 'b': 2})",
+    "Sum(*[1, 2])",
+    "Answer(answer=(lambda: __import__('os'))())",
+    "Answer(answer=[x for x in ().__class__.__mro__])",
+    "Answer(answer={k: v for k, v in ()})",
+    "Answer(answer=(x for x in ()))",
+    "Answer(answer={x for x in ()})",
+    'Answer(answer=f\'{__import__("os").system("x")}\')',
+    "Answer(answer=f'{1}')",
+    "Answer(answer=f'{x!r:>{10}}')",
+    "Sum(a=(b:=1), b=2)",
+    "(Sum := 1)",
+    "Sum(a=1, b=2)(a=3)",
+    "Sum(a=1, b=2).__class__",
+    "Sum(a=1, b=2)[0]",
+    "[Sum(a=1, b=2) for _ in range(10**9)]",
+    "Sum(a=1, b=2) if 1 else os.system('x')",
+    "Sum(a=1, b=2); import os",
+    "import os",
+    "lambda: Sum(a=1, b=2)",
+    "await Sum(a=1, b=2)",
+    "Sum(a=(yield), b=1)",
+    "Sum(a=1, b=2) # comment",
+    "Answer(answer=...)",
+    "Answer(answer=b'bytes')",
+    "Answer(answer=1j)",
+    "Answer(answer={1, 2})",
+    "Answer(answer={[]: 1})",
+    "Answer(answer={{}})",
+    "Answer(answer='\\ud800')",
+    "Answer(answer='\\udfff\\ud800')",
+    "Answer(answer={'\\ud800': 1})",
+    "Think(thought='\\udc80')",
+    "Answer(answer='a' * 10**9)",
+    "Answer(answer=9**9**9)",
+    "Power(base=10, exponent=10**6)",
+    "Answer(answer=Sum)",
+    "type('X', (), {})()",
+    "Answer(answer=__debug__)",
+    "Answer(answer=NotImplemented)",
+    "Premises(formulas=[open('/etc/passwd').read()])",
+    "Check(conclusion=__import__('subprocess').run(['id']))",
+    "Think(thought=\"'''\")",
+    'Answer(answer="""x""")',
+    "Answer(answer=r'\\x')",
+    "Answer(answer=u'x')",
+    "Ｓｕｍ(a=1, b=2)",
+    "Sum(ａ=1, b=2)",
+    "Ѕum(a=1, b=2)",
+    "Sum(a=１, b=2)",
+    "Su\u200dm(a=1, b=2)",
+    "Sum(a=1,\x00 b=2)",
+    "\u202eSum(a=1, b=2)",
+    "Sum\u202e(a=1, b=2)",
+    "Sum(a='\u202e1', b=2)",
+    "Sum(a=1, b=2)\u200b",
 ]
 NUMBERS = [
-    "1e308", "1e309", "-1e308", "5e-324", "1e-400", "0.1", "-0.0", "1_000", "0x1F", "0b101", "0o7", "1j", "2+3j", "-1",
-    "--1", "+1", "~1", "not 1", "1/0", "1//0", "10**15", "10**16", "float('nan')", "nan", "inf", "-inf", "True", "None",
-    "'1,234'", "'$5'", "'3/4'", "'1/0'", "'1e99999999'", "' 12 '", "'٣'", "'１２'", "'0x10'", "'-'", "'.'", "''",
-    "1000000000000000", "1000000000000001", "0.0000000000001", "'99999999999999999999999999999999999999999'",
+    "1e308",
+    "1e309",
+    "-1e308",
+    "5e-324",
+    "1e-400",
+    "0.1",
+    "-0.0",
+    "1_000",
+    "0x1F",
+    "0b101",
+    "0o7",
+    "1j",
+    "2+3j",
+    "-1",
+    "--1",
+    "+1",
+    "~1",
+    "not 1",
+    "1/0",
+    "1//0",
+    "10**15",
+    "10**16",
+    "float('nan')",
+    "nan",
+    "inf",
+    "-inf",
+    "True",
+    "None",
+    "'1,234'",
+    "'$5'",
+    "'3/4'",
+    "'1/0'",
+    "'1e99999999'",
+    "' 12 '",
+    "'٣'",
+    "'１２'",
+    "'0x10'",
+    "'-'",
+    "'.'",
+    "''",
+    "1000000000000000",
+    "1000000000000001",
+    "0.0000000000001",
+    "'99999999999999999999999999999999999999999'",
 ]
-ESCAPES = ["'\\ud800'", "'\\udfff'", "'\\x00'", "'\\u202e'", "'\\N{RIGHT-TO-LEFT OVERRIDE}'", "'a\\u200db'", "'\\U0010ffff'", "b'\\xff'", "'''", '"\\""', "'\\'"]
+ESCAPES = [
+    "'\\ud800'",
+    "'\\udfff'",
+    "'\\x00'",
+    "'\\u202e'",
+    "'\\N{RIGHT-TO-LEFT OVERRIDE}'",
+    "'a\\u200db'",
+    "'\\U0010ffff'",
+    "b'\\xff'",
+    "'''",
+    '"\\""',
+    "'\\'",
+]
 DEPTHS = [1, 2, 3, 50, 199, 200, 201, 500, 999, 1000, 1001, 1990, 4999]
-NESTERS = [("[", "]"), ("(", ")"), ("{", "}"), ("(", ",)"), ("[(", ")]"), ("-", ""), ("not ", ""), ("~", ""),
-           ("lambda: ", ""), ("*", ""), ("{'k': ", "}"), ("f(", ")"), ("1 + ", ""), ("(1, ", ")")]
-NESTED = [
-    opener * n + "1" + close
-    for opener, closer in NESTERS for n in DEPTHS for close in (closer * n, "")
-] + ["[" * 100_000 + "]" * 100_000, "(" * 100_000]
+NESTERS = [
+    ("[", "]"),
+    ("(", ")"),
+    ("{", "}"),
+    ("(", ",)"),
+    ("[(", ")]"),
+    ("-", ""),
+    ("not ", ""),
+    ("~", ""),
+    ("lambda: ", ""),
+    ("*", ""),
+    ("{'k': ", "}"),
+    ("f(", ")"),
+    ("1 + ", ""),
+    ("(1, ", ")"),
+]
+NESTED = [opener * n + "1" + close for opener, closer in NESTERS for n in DEPTHS for close in (closer * n, "")] + [
+    "[" * 100_000 + "]" * 100_000,
+    "(" * 100_000,
+]
 HUGE = ["9" * n for n in (15, 16, 17, 400, 1990, 4300, 4301, 100_000)] + [repr("x" * n) for n in (100, 1990, 100_000)]
 LITERAL_POOL = NUMBERS + PAYLOADS + ESCAPES + NESTED + HUGE
 
 
 def _swap(name: str, i: int) -> str:
-    return name[:i] + HOMOGLYPHS.get(name[i], name[i]) + name[i + 1:]
+    return name[:i] + HOMOGLYPHS.get(name[i], name[i]) + name[i + 1 :]
 
 
 def _fullwidth(text: str) -> str:
@@ -366,12 +521,47 @@ def _variants(words: list[str]) -> list[str]:
 
 
 NAME_POOL = _variants(NAMES) + [
-    "__import__", "eval", "exec", "open", "getattr", "breakpoint", "__class__", "print", "globals", "True", "None", "_",
-    "Sum.__globals__", "().__class__.__bases__[0].__subclasses__", "Sum.fn", "os.system", "Sum.__call__", "Answer.run",
-    "Sum Sum", "", "1Sum", "Sum-1", "λ", "Sum\u200b", "Answer\x00",
+    "__import__",
+    "eval",
+    "exec",
+    "open",
+    "getattr",
+    "breakpoint",
+    "__class__",
+    "print",
+    "globals",
+    "True",
+    "None",
+    "_",
+    "Sum.__globals__",
+    "().__class__.__bases__[0].__subclasses__",
+    "Sum.fn",
+    "os.system",
+    "Sum.__call__",
+    "Answer.run",
+    "Sum Sum",
+    "",
+    "1Sum",
+    "Sum-1",
+    "λ",
+    "Sum\u200b",
+    "Answer\x00",
 ]
 KEYWORD_POOL = _variants(PARAMS) + ["**", "*", "_", "__class__", "self", "kwargs", "A", "a b", "1a"]
-MUTATIONS = [")", "))", "; import os", "\nSum(a=1, b=2)", " and 1", ".__class__", "[0]", "(1)", "\\", ":", "\n\n\n", "#"]
+MUTATIONS = [
+    ")",
+    "))",
+    "; import os",
+    "\nSum(a=1, b=2)",
+    " and 1",
+    ".__class__",
+    "[0]",
+    "(1)",
+    "\\",
+    ":",
+    "\n\n\n",
+    "#",
+]
 PREFIXES = ["x = ", "return ", "print(", "@", "*", "not ", "-", "await ", "yield ", "def f(): ", "Sum", "\ufeff"]
 BRACKETS = [("[", "]"), ("(", ",)"), ("{", "}"), ("{1: ", "}")]
 
@@ -382,7 +572,9 @@ literals = st.one_of(
     st.integers().map(str),
     st.floats().map(repr),
     st.text(max_size=12).map(repr),
-    st.tuples(st.sampled_from(BRACKETS), st.lists(pool_literals, max_size=3)).map(lambda t: t[0][0] + ", ".join(t[1]) + t[0][1]),
+    st.tuples(st.sampled_from(BRACKETS), st.lists(pool_literals, max_size=3)).map(
+        lambda t: t[0][0] + ", ".join(t[1]) + t[0][1]
+    ),
 )
 identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True)
 names = st.one_of(st.sampled_from(NAME_POOL), st.sampled_from(NAME_POOL), identifiers)
@@ -416,12 +608,32 @@ def near_miss_calls(draw: st.DrawFn) -> str:
 
 
 SIGNATURES = sorted(
-    {(f.name, tuple((p.name, _declared(p.annotation)) for p in f.parameters)) for t in TASKS.values() for f in t.task.functions()},
+    {
+        (f.name, tuple((p.name, _declared(p.annotation)) for p in f.parameters))
+        for t in TASKS.values()
+        for f in t.task.functions()
+    },
     key=repr,
 )
-FORMULAS = ["forall x (Cat(x) -> Animal(x))", "Cat(tom)", "∀x (P(x) → Q(x))", "P(a) & ~P(a)", "exists y Likes(y, y)", "x", "", "(((", "P(x)"]
+FORMULAS = [
+    "forall x (Cat(x) -> Animal(x))",
+    "Cat(tom)",
+    "∀x (P(x) → Q(x))",
+    "P(a) & ~P(a)",
+    "exists y Likes(y, y)",
+    "x",
+    "",
+    "(((",
+    "P(x)",
+]
 ARGUMENT_VALUES = {
-    Fraction: st.one_of(st.integers(-999, 999).map(str), st.integers(-(10**16), 10**16).map(str), st.floats().map(repr), st.sampled_from(NUMBERS), literals),
+    Fraction: st.one_of(
+        st.integers(-999, 999).map(str),
+        st.integers(-(10**16), 10**16).map(str),
+        st.floats().map(repr),
+        st.sampled_from(NUMBERS),
+        literals,
+    ),
     int: st.one_of(st.integers(-20, 20).map(str), st.integers().map(str), st.sampled_from(NUMBERS), literals),
     str: st.one_of(st.text(max_size=20).map(repr), st.sampled_from(FORMULAS).map(repr), literals),
 }
@@ -452,8 +664,23 @@ hostile_calls = st.one_of(
     st.text(max_size=60),
     st.text(alphabet="SumAnswer()[]{}=,'\"0123456789._ \n:*#\\", max_size=40),
 )
-FENCES = ["```\n{}\n```", "```python\n{}\n```", "```py\n{}```", "```json\n{}\n```", "Call: {}", "Action:{}", "function call : {}",
-          "CALL:{}", "I will add.\n{}", "{}\nThat is my call.", "{}\r\n", "   {}\n\n\n", "{}\n" * 2, "\t{}", "```\n{}"]
+FENCES = [
+    "```\n{}\n```",
+    "```python\n{}\n```",
+    "```py\n{}```",
+    "```json\n{}\n```",
+    "Call: {}",
+    "Action:{}",
+    "function call : {}",
+    "CALL:{}",
+    "I will add.\n{}",
+    "{}\nThat is my call.",
+    "{}\r\n",
+    "   {}\n\n\n",
+    "{}\n" * 2,
+    "\t{}",
+    "```\n{}",
+]
 
 
 @st.composite
@@ -482,7 +709,14 @@ def _problem(task: str, solution: list[str]) -> Problem:
     return Problem(id="hostile", task=task, question="Hostile?", answer=ANSWERS[task], solution=solution)
 
 
-PREFIXES_OK = [[], [], ["Sum(a=1, b=2)"], ["Premises(formulas=['Cat(tom)'])"], ["Think(thought='First the total.')"], ["Answer(answer=1)"]]
+PREFIXES_OK = [
+    [],
+    [],
+    ["Sum(a=1, b=2)"],
+    ["Premises(formulas=['Cat(tom)'])"],
+    ["Think(thought='First the total.')"],
+    ["Answer(answer=1)"],
+]
 
 
 @st.composite
@@ -516,7 +750,7 @@ def test_parse_call_and_text_protocol_hostile():
         return [
             f"parse_call {'parsed' if parsed else 'refused'}",
             f"text {'parsed' if read else 'refused'}",
-            "executed" if any(c.valid for c in chain.calls[len(prefix):]) else "nothing executed",
+            "executed" if any(c.valid for c in chain.calls[len(prefix) :]) else "nothing executed",
         ]
 
     outcomes = _generate(replayed(), check)
@@ -572,12 +806,43 @@ def _executed(chain: Chain) -> str:
 # What a JSON decoder makes of an escape like "\ud800": a lone surrogate, not valid Unicode.
 LONE_SURROGATES = ["\ud800", "Sum\udfff", "\udc80a"]
 VALUE_POOL = [
-    None, True, False, 0, -1, 1.5, 10**15, 10**16, -(10**15), 1e308, -1e308, 5e-324, float("nan"), float("inf"),
-    "1,234", "$5", "3/4", "1/0", "1e99999999", "", " ", "x" * 100_000, "9" * 5000, "Cat(tom)", "forall x (P(x) -> Q(x))",
-    "__import__('os')", [], {}, [1, 2], {"a": 1}, [[[[1]]]], *LONE_SURROGATES,
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**15,
+    10**16,
+    -(10**15),
+    1e308,
+    -1e308,
+    5e-324,
+    float("nan"),
+    float("inf"),
+    "1,234",
+    "$5",
+    "3/4",
+    "1/0",
+    "1e99999999",
+    "",
+    " ",
+    "x" * 100_000,
+    "9" * 5000,
+    "Cat(tom)",
+    "forall x (P(x) -> Q(x))",
+    "__import__('os')",
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    [[[[1]]]],
+    *LONE_SURROGATES,
 ]
 KEY_POOL = PARAMS + ["", "a b", "__class__", "**", "ａ", "а", *LONE_SURROGATES]
-json_scalars = st.one_of(st.sampled_from(VALUE_POOL), st.sampled_from(VALUE_POOL), st.integers(), st.floats(), st.text(max_size=8))
+json_scalars = st.one_of(
+    st.sampled_from(VALUE_POOL), st.sampled_from(VALUE_POOL), st.integers(), st.floats(), st.text(max_size=8)
+)
 json_values = st.one_of(
     json_scalars,
     json_scalars,
@@ -591,11 +856,37 @@ name_values = st.one_of(
     st.sampled_from([None, 1, 1.5, True, [], {}, ["Sum"], {"name": "Sum"}]),
 )
 RAW_JSON = [
-    '"\\ud800"', '{"\\ud800": 1}', '{"a": "\\udfff", "b": 1}', "NaN", "Infinity", "-Infinity", "1e400", "-1e400",
-    '{"a": NaN, "b": Infinity}', '{"a": 1, "a": 2}', "{'a': 1}", '{"a": 1,}', "", " ", "null", "[]", '"{}"', '"\\"{}\\""',
-    '{"__class__": 1}', '{"a": 1, "b": 2, "c": 3}', '{"": 1}', '{"a b": 1}', '{"**": {}}', "\x00", '{"a": "\x00"}',
-    *('{"a": ' + opener * n + "1" + close + ', "b": 1}'
-      for opener, closer in (("[", "]"), ('{"a": ', "}"), ('{"k": [', "]}")) for n in DEPTHS for close in (closer * n, "")),
+    '"\\ud800"',
+    '{"\\ud800": 1}',
+    '{"a": "\\udfff", "b": 1}',
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e400",
+    "-1e400",
+    '{"a": NaN, "b": Infinity}',
+    '{"a": 1, "a": 2}',
+    "{'a': 1}",
+    '{"a": 1,}',
+    "",
+    " ",
+    "null",
+    "[]",
+    '"{}"',
+    '"\\"{}\\""',
+    '{"__class__": 1}',
+    '{"a": 1, "b": 2, "c": 3}',
+    '{"": 1}',
+    '{"a b": 1}',
+    '{"**": {}}',
+    "\x00",
+    '{"a": "\x00"}',
+    *(
+        '{"a": ' + opener * n + "1" + close + ', "b": 1}'
+        for opener, closer in (("[", "]"), ('{"a": ', "}"), ('{"k": [', "]}"))
+        for n in DEPTHS
+        for close in (closer * n, "")
+    ),
     *('{"a": ' + "9" * n + ', "b": 1}' for n in (15, 16, 400, 1990, 4300, 4301, 100_000)),
 ]
 
@@ -639,8 +930,13 @@ def tool_call_entries(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
             name, arguments = draw(signature_json())
             function = {"name": name, "arguments": json.dumps(arguments) if draw(st.integers(0, 4)) else arguments}
         else:
-            function = {"name": draw(name_values), "arguments": draw(st.one_of(raw_arguments(), raw_arguments(), json_values))}
-        entries.append({"id": draw(st.sampled_from([None, "", "call_1", "x" * 1000])), "type": "function", "function": function})
+            function = {
+                "name": draw(name_values),
+                "arguments": draw(st.one_of(raw_arguments(), raw_arguments(), json_values)),
+            }
+        entries.append(
+            {"id": draw(st.sampled_from([None, "", "call_1", "x" * 1000])), "type": "function", "function": function}
+        )
     return draw(st.sampled_from(sorted(TASKS))), entries
 
 
@@ -655,7 +951,10 @@ def test_json_tool_calls_hostile():
         call = _outcome(lambda: protocol.parse(Completion("", tool_calls=entries)))
         if call is not None:
             _check_call(call)
-        return ["parsed" if call else "refused", _executed(_run(backend, agents, task_name, [Completion("", tool_calls=entries)]))]
+        return [
+            "parsed" if call else "refused",
+            _executed(_run(backend, agents, task_name, [Completion("", tool_calls=entries)])),
+        ]
 
     outcomes = _generate(tool_call_entries(), check)
     for label in ("parsed", "refused", "executed"):
@@ -663,10 +962,32 @@ def test_json_tool_calls_hostile():
 
 
 BODIES = NESTED + RAW_JSON + PAYLOADS + FORMULAS
-HERMES_ENDS = ["</tool_call>", "</tool_call>", "</tool_call>", "", "</tool_call", "<tool_call>", "</tool_call></tool_call>"]
+HERMES_ENDS = [
+    "</tool_call>",
+    "</tool_call>",
+    "</tool_call>",
+    "",
+    "</tool_call",
+    "<tool_call>",
+    "</tool_call></tool_call>",
+]
 HERMES_FRAMES = [(space, end) for space in ("", "\n", " ", "\n\n  ") for end in HERMES_ENDS]
-PROSE = ["", "", "Let me call the tool.\n", "Sum(a=1, b=2)\n", "<tool_response>5</tool_response>", "```json\n", "\n```",
-         "<tool_call>", "</tool_call>", "\u202e", "\x00", " " * 5000, "\n" * 3000, *PAYLOADS[:5]]
+PROSE = [
+    "",
+    "",
+    "Let me call the tool.\n",
+    "Sum(a=1, b=2)\n",
+    "<tool_response>5</tool_response>",
+    "```json\n",
+    "\n```",
+    "<tool_call>",
+    "</tool_call>",
+    "\u202e",
+    "\x00",
+    " " * 5000,
+    "\n" * 3000,
+    *PAYLOADS[:5],
+]
 
 
 @st.composite
@@ -679,7 +1000,9 @@ def hermes_blocks(draw: st.DrawFn) -> str:
         name, arguments = draw(signature_json())
         body = json.dumps({"name": name, key: arguments if kind == -1 else json.dumps(arguments)})
     elif kind == 0:
-        body = json.dumps({"name": draw(name_values), key: draw(st.dictionaries(st.sampled_from(KEY_POOL), json_values, max_size=2))})
+        body = json.dumps(
+            {"name": draw(name_values), key: draw(st.dictionaries(st.sampled_from(KEY_POOL), json_values, max_size=2))}
+        )
     elif kind == 1:
         body = json.dumps({"name": draw(name_values), key: draw(raw_arguments())})
     elif kind == 2:
@@ -715,7 +1038,10 @@ def test_json_hermes_hostile():
         call = _outcome(lambda: protocol.parse(Completion(text)))
         if call is not None:
             _check_call(call)
-        return ["parsed" if call else "refused", _executed(_run(backend, agents, task_name, [Completion(text), Completion(text)]))]
+        return [
+            "parsed" if call else "refused",
+            _executed(_run(backend, agents, task_name, [Completion(text), Completion(text)])),
+        ]
 
     outcomes = _generate(hermes_replies(), check)
     for label in ("parsed", "refused", "executed"):
@@ -735,15 +1061,30 @@ NATIVE, HERMES = _runner(native_tools=True), _runner(native_tools=False)
         ("text", "Answer(answer={'\\ud800': 1})", "lone surrogate"),
         ("hermes", '<tool_call>{"name": "Answer", "arguments": {"answer": "\\ud800"}}</tool_call>', "lone surrogate"),
         ("hermes", '<tool_call>{"name": "\\ud800", "arguments": {}}</tool_call>', "no valid function name"),
-        ("hermes", '<tool_call>{"name": "Sum", "arguments": {"a": ' + DIGITS + "}}</tool_call>", "no valid function name"),
+        (
+            "hermes",
+            '<tool_call>{"name": "Sum", "arguments": {"a": ' + DIGITS + "}}</tool_call>",
+            "no valid function name",
+        ),
         ("hermes", '<tool_call>{"name": "Sum", "arguments": "{\\"a\\": ' + DIGITS + '}"}</tool_call>', "too long"),
         ("tool_calls", {"name": "Answer", "arguments": '{"answer": "\\ud800"}'}, "lone surrogate"),
         ("tool_calls", {"name": "\ud800", "arguments": "{}"}, "no valid function name"),
         ("tool_calls", {"name": "Answer", "arguments": "\ud800"}, "no valid function name"),
         ("tool_calls", {"name": "Answer", "arguments": {"answer": "\udc80"}}, "no valid function name"),
     ],
-    ids=["text-answer", "text-think", "text-dict-key", "hermes-argument", "hermes-name", "hermes-digits",
-         "hermes-digits-in-string", "tool-argument", "tool-name", "tool-raw-arguments", "tool-object-arguments"],
+    ids=[
+        "text-answer",
+        "text-think",
+        "text-dict-key",
+        "hermes-argument",
+        "hermes-name",
+        "hermes-digits",
+        "hermes-digits-in-string",
+        "tool-argument",
+        "tool-name",
+        "tool-raw-arguments",
+        "tool-object-arguments",
+    ],
 )
 def test_known_hostile_replies(protocol, reply, message):
     """Each, twice in a chain (a str-typed task), is refused with a message, and the chain can
@@ -765,10 +1106,76 @@ def test_known_hostile_replies(protocol, reply, message):
 
 # -- the FOL parser ------------------------------------------------------------------------------
 FOL_TOKENS = [
-    "P", "Q(a)", "Cat(x)", "Likes(x, y)", "R(a, b, c)", "a", "x", "y1", "tom", "gpt-3", "mr.smith", "c++", "(", ")", ",",
-    "~", "!", "¬", "&", "∧", "|", "∨", "xor", "⊕", "⊻", "->", "→", "⇒", "<->", "↔", "⟷", "⇔", "=", "!=", "≠", ":", ".",
-    "forall x", "exists y", "∀x", "∃y", "forall", "exists", "∀", "not", "and", "or", "implies", "iff", "^", " ", "\n",
-    "Ɐx", "（", "）", "＆", "\u202e", "\u200d", "\x00", "\u0301", "١", "P١", "'", "’", "-", "_", "\\", "$", "⊤", "⊥",
+    "P",
+    "Q(a)",
+    "Cat(x)",
+    "Likes(x, y)",
+    "R(a, b, c)",
+    "a",
+    "x",
+    "y1",
+    "tom",
+    "gpt-3",
+    "mr.smith",
+    "c++",
+    "(",
+    ")",
+    ",",
+    "~",
+    "!",
+    "¬",
+    "&",
+    "∧",
+    "|",
+    "∨",
+    "xor",
+    "⊕",
+    "⊻",
+    "->",
+    "→",
+    "⇒",
+    "<->",
+    "↔",
+    "⟷",
+    "⇔",
+    "=",
+    "!=",
+    "≠",
+    ":",
+    ".",
+    "forall x",
+    "exists y",
+    "∀x",
+    "∃y",
+    "forall",
+    "exists",
+    "∀",
+    "not",
+    "and",
+    "or",
+    "implies",
+    "iff",
+    "^",
+    " ",
+    "\n",
+    "Ɐx",
+    "（",
+    "）",
+    "＆",
+    "\u202e",
+    "\u200d",
+    "\x00",
+    "\u0301",
+    "١",
+    "P١",
+    "'",
+    "’",
+    "-",
+    "_",
+    "\\",
+    "$",
+    "⊤",
+    "⊥",
 ]
 FOL_DEPTHS = [1, 2, 39, 40, 41, 99, 100, 101, 222, 500, 1000, 1999, 2000, 5000, 100_000]
 
@@ -820,7 +1227,9 @@ def test_fol_parser_hostile():
             assert formula is None or "predicate" in str(exc), str(exc)  # an arity clash within the formula
             return ["refused"]
         functions[0] = task.functions()
-        assert formula is not None and result == "Recorded premise 1." and task.ran == [("Premises", {"formulas": [text]})]
+        assert (
+            formula is not None and result == "Recorded premise 1." and task.ran == [("Premises", {"formulas": [text]})]
+        )
         return ["parsed", *_check_formula(formula)]
 
     outcomes = _generate(fol_texts, check)
@@ -855,11 +1264,19 @@ def test_every_nesting_depth(opener, closer):
             for close in (closer * n, ""):
                 value = opener * n + "1" + close
                 attempts = [
-                    lambda: json_protocol.parse(Completion("", tool_calls=[{"function": {"name": "Sum", "arguments": '{"a": ' + value + "}"}}])),
-                    lambda: json_protocol.parse(Completion('<tool_call>{"name": "Sum", "arguments": {"a": ' + value + "}}</tool_call>")),
+                    lambda: json_protocol.parse(
+                        Completion("", tool_calls=[{"function": {"name": "Sum", "arguments": '{"a": ' + value + "}"}}])
+                    ),
+                    lambda: json_protocol.parse(
+                        Completion('<tool_call>{"name": "Sum", "arguments": {"a": ' + value + "}}</tool_call>")
+                    ),
                 ]
                 if n in python_depths:
-                    formula = opener.replace("[", "(").replace("{", "(") * n + "P(a)" + close.replace("]", ")").replace("}", ")")
+                    formula = (
+                        opener.replace("[", "(").replace("{", "(") * n
+                        + "P(a)"
+                        + close.replace("]", ")").replace("}", ")")
+                    )
                     _outcome(lambda: parse_formula(formula), FolSyntaxError)
                     attempts += [
                         lambda: parse_call(f"Sum(a={value}, b=1)"),
@@ -935,7 +1352,9 @@ BIG = 10**4000 + 7
         (Call("Floor", kwargs={"x": -(10**15)}), None),
         (Call("Answer", kwargs={"answer": BIG}), "out of range"),
     ],
-    ids=lambda v: f"{v.name}-{'-'.join(f'{k}={str(x)[:10]}' for k, x in v.kwargs.items())}" if isinstance(v, Call) else None,
+    ids=lambda v: (
+        f"{v.name}-{'-'.join(f'{k}={str(x)[:10]}' for k, x in v.kwargs.items())}" if isinstance(v, Call) else None
+    ),
 )
 def test_bounded_numbers(call, expected):
     """Each call comes back as a result or an error message, fast, never as an exception."""
@@ -985,8 +1404,16 @@ QUANTIFIERS = "".join(f"{'∀' if i % 2 else '∃'}x{i} " for i in range(39))
         ([_chain(" -> ", 100)], "P(a)", "Uncertain"),
         ([_chain(" <-> ", 100)], "P(a)", "Uncertain"),
         (["forall x " * 41 + "P(x)"], "P(a)", "nested too deeply"),
-        ([QUANTIFIERS + "(R(" + ", ".join(f"x{i}" for i in range(39)) + "))"], "R(" + ", ".join(["a"] * 39) + ")", None),
-        (["P(" + ", ".join(f"c{i}" for i in range(300)) + ")"], "P(" + ", ".join(f"c{i}" for i in range(300)) + ")", "True"),
+        (
+            [QUANTIFIERS + "(R(" + ", ".join(f"x{i}" for i in range(39)) + "))"],
+            "R(" + ", ".join(["a"] * 39) + ")",
+            None,
+        ),
+        (
+            ["P(" + ", ".join(f"c{i}" for i in range(300)) + ")"],
+            "P(" + ", ".join(f"c{i}" for i in range(300)) + ")",
+            "True",
+        ),
         (["P(a)", "P(a, b)"], "P(a)", "predicate P has 1 argument"),
         (["P(a)", "~P(a)"], "Q(a)", "contradict each other"),
         ([f"P{i}(a)" for i in range(MAX_PREMISES + 1)], "P0(a)", f"at most {MAX_PREMISES} premises"),

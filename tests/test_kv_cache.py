@@ -16,7 +16,19 @@ from fcdistill.backends.shared_prefix import shared_prefix_attention
 def test_growing_layer_equals_dynamic_layer():
     torch.manual_seed(0)
     grow, plain = GrowingLayer(), DynamicLayer()
-    ops = ["update 40", "update 1", "update 1", "crop 5", "update 3", "select", "update 300", "repeat", "update 1", "crop 1", "update 2"]
+    ops = [
+        "update 40",
+        "update 1",
+        "update 1",
+        "crop 5",
+        "update 3",
+        "select",
+        "update 300",
+        "repeat",
+        "update 1",
+        "crop 1",
+        "update 2",
+    ]
     for op in ops:
         name, *arg = op.split()
         if name == "update":
@@ -74,4 +86,6 @@ def test_shared_prefix_attention_equals_sdpa_over_the_whole_cache(length):
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
     if length == 1:  # transformers drops an all-visible mask when decoding
         expected, _ = sdpa_attention_forward(module, query, *whole, None)
-        torch.testing.assert_close(shared_prefix_attention(module, query, keys, values, None)[0], expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            shared_prefix_attention(module, query, keys, values, None)[0], expected, rtol=1e-5, atol=1e-6
+        )

@@ -44,7 +44,13 @@ def test_reads_every_record(cls, name):
             assert problem.answer == record["answer"] and option in problem.question
             assert task.check(f"({record['answer']})", problem) and task.check(option, problem)
             assert not task.check("Z", problem)
-    assert {p.answer for p in problems} == ({"True", "False"} if cls is ProntoQATask else {"True", "False", "Uncertain"} if task.kind == "truth" else set("ABCDEFG"))
+    assert {p.answer for p in problems} == (
+        {"True", "False"}
+        if cls is ProntoQATask
+        else {"True", "False", "Uncertain"}
+        if task.kind == "truth"
+        else set("ABCDEFG")
+    )
 
 
 @pytest.mark.parametrize("cls", [ProofWriterTask, ProntoQATask, LogicalDeductionTask])
@@ -74,12 +80,26 @@ def test_letter_answers(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[{\"id\": 1", "bad.json:1: not valid JSON"),
-        ("{\"id\": \"x\"}", "expected a JSON list of records, found dict"),
-        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) True"]}]), "record 0 (q1): field 'answer'"),
-        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["True", "False"], "answer": "A"}]), "record q1: option 'True' is not of the form"),
-        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) True", "B) False"], "answer": "C"}]), "answer 'C' is not one of the options A, B"),
-        (json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) Yes", "B) No"], "answer": "A"}]), "is not True, False or Uncertain"),
+        ('[{"id": 1', "bad.json:1: not valid JSON"),
+        ('{"id": "x"}', "expected a JSON list of records, found dict"),
+        (
+            json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) True"]}]),
+            "record 0 (q1): field 'answer'",
+        ),
+        (
+            json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["True", "False"], "answer": "A"}]),
+            "record q1: option 'True' is not of the form",
+        ),
+        (
+            json.dumps(
+                [{"id": "q1", "context": "c", "question": "q", "options": ["A) True", "B) False"], "answer": "C"}]
+            ),
+            "answer 'C' is not one of the options A, B",
+        ),
+        (
+            json.dumps([{"id": "q1", "context": "c", "question": "q", "options": ["A) Yes", "B) No"], "answer": "A"}]),
+            "is not True, False or Uncertain",
+        ),
     ],
 )
 def test_bad_files_are_named(tmp_path, content, message):

@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.teachers import CHAINS, generate, load_done
-from fcdistill.files import read_jsonl
 from fcdistill.cli import app
+from fcdistill.files import read_jsonl
 from fcdistill.pairs import Pair, build_pairs, check_chain
 from fcdistill.tasks.arith import ArithTask
+from fcdistill.teachers import CHAINS, generate, load_done
 
 TASK = ArithTask(difficulty=3)
 FUNCTIONS = {"arith": TASK.functions()}
@@ -54,14 +54,22 @@ def test_chain_step_and_branch_pairs(problems):
     for b, s, g in zip(branch_pairs, step_pairs, gold):
         # branch: where the chains part, the correct chain's whole rest against the wrong turn
         assert b.prompt == s.prompt and b.rejected == s.rejected
-        assert b.chosen == g.messages[len(b.prompt) :] and b.chosen[0] == s.chosen[0] and b.chosen[-1]["content"].startswith("Answer(")
+        assert (
+            b.chosen == g.messages[len(b.prompt) :]
+            and b.chosen[0] == s.chosen[0]
+            and b.chosen[-1]["content"].startswith("Answer(")
+        )
     for c, s, g in zip(chain_pairs, step_pairs, gold):
         assert c.prompt == g.messages[: g.prompt_length] and c.chosen == g.messages[g.prompt_length :]
         assert c.rejected[-1]["content"] == "Answer(answer=0)"
         # step: the shared history is the prompt, the pair is the first differing turn
         assert s.prompt == g.messages[: len(s.prompt)] and len(s.prompt) > len(c.prompt)
-        assert s.chosen == [g.messages[len(s.prompt)]] and s.rejected == [{"role": "assistant", "content": "Answer(answer=0)"}]
-        assert json.loads(c.tools) == g.tools and c.chosen_chain.startswith("gold#") and c.rejected_chain.startswith("m#")
+        assert s.chosen == [g.messages[len(s.prompt)]] and s.rejected == [
+            {"role": "assistant", "content": "Answer(answer=0)"}
+        ]
+        assert (
+            json.loads(c.tools) == g.tools and c.chosen_chain.startswith("gold#") and c.rejected_chain.startswith("m#")
+        )
 
 
 def test_limits_duplicates_and_clean_filter(problems):
@@ -93,11 +101,15 @@ def test_pairs_command_files_load_unchanged(tmp_path):
     from datasets import load_dataset
 
     out = tmp_path / "ds"
-    result = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "3"])
+    result = CliRunner().invoke(
+        app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "3"]
+    )
     assert result.exit_code == 0, result.output
     same = TASK.problems(12, split="train")
     with open(out / CHAINS, "a") as f:  # a second teacher's chains for the same problems
-        f.writelines(c.model_dump_json() + "\n" for c in played(same, [[p.solution[0], "Answer(answer=0)"] for p in same], "m"))
+        f.writelines(
+            c.model_dump_json() + "\n" for c in played(same, [[p.solution[0], "Answer(answer=0)"] for p in same], "m")
+        )
     result = CliRunner().invoke(app, ["pairs", str(out), "--strategy", "step"])
     assert result.exit_code == 0, result.output
     pairs = read_jsonl(out / "pairs.jsonl", Pair)
@@ -108,7 +120,9 @@ def test_pairs_command_files_load_unchanged(tmp_path):
     card = (out / "README.md").read_text()
     chains = load_done(out / CHAINS)
     assert f"chains: {len(chains)}; pairs: {len(pairs)}" in card and "| arith | gold | 12 | 12 | 100.0% |" in card
-    rerun = CliRunner().invoke(app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "2"])
+    rerun = CliRunner().invoke(
+        app, ["generate", "--out", str(out), "--teacher", "gold", "--n", "12", "--difficulty", "2"]
+    )
     assert rerun.exit_code == 2 and "other settings (differs in: difficulty)" in rerun.output
 
 

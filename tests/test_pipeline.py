@@ -28,8 +28,11 @@ TINY = {
 ROUNDS = {
     **TINY,
     "name": "rounds",
-    "tasks": [{"name": "arith", "train": 4, "eval": 3}, {"name": "folgen", "train": 3, "eval": 3, "options": {"depth": 1, "distractors": 1}},
-              {"name": "gsm_symbolic", "train": 0, "eval": 2}],
+    "tasks": [
+        {"name": "arith", "train": 4, "eval": 3},
+        {"name": "folgen", "train": 3, "eval": 3, "options": {"depth": 1, "distractors": 1}},
+        {"name": "gsm_symbolic", "train": 0, "eval": 2},
+    ],
     "pairs": {"strategy": "chain"},
     "rounds": {"rounds": 2, "k": 2, "temperature": 1.0},
     "evaluation": {"n_max": [2, 4], "every_round": True},
@@ -51,15 +54,26 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     assert "Stage times: round 1: teacher chains: arith" in text
 
     results = json.loads((out / "results.json").read_text())
-    assert {(e["model"], e["n_max"]) for e in results["evaluations"]} == {(m, n) for m in ("base", "trained") for n in (2, 4)}
+    assert {(e["model"], e["n_max"]) for e in results["evaluations"]} == {
+        (m, n) for m in ("base", "trained") for n in (2, 4)
+    }
     assert {(c["a"], c["b"]) for c in results["comparisons"]} == {("base", "trained")}
     sizes = {m["label"]: m["parameters"] for m in results["models"]}
     assert sizes["base"] == sizes["trained"] == 134515008
-    assert results["rounds"][0]["training"]["steps"] == 2 and results["rounds"][0]["teachers"] == ["gold", "local:smollm2-135m"]
+    assert results["rounds"][0]["training"]["steps"] == 2 and results["rounds"][0]["teachers"] == [
+        "gold",
+        "local:smollm2-135m",
+    ]
     gold = results["gold"][0]
     assert gold["model"] == "gold" and gold["correct"] == 4 and set(gold["by_group"]) <= {"1 operation", "2 operations"}
     assert set(results["stages"]) >= {"round 1: pairs", "round 1: training", "evaluation: base on arith"}
-    for name in ("report.html", "accuracy_vs_size.png", "training.png", "round-1/pairs.jsonl", "round-1/train/model/config.json"):
+    for name in (
+        "report.html",
+        "accuracy_vs_size.png",
+        "training.png",
+        "round-1/pairs.jsonl",
+        "round-1/train/model/config.json",
+    ):
         assert (out / name).is_file(), name
     for label in ("base", "trained"):
         assert len((out / "eval" / label / "arith" / "chains.jsonl").read_text().splitlines()) == 4
@@ -81,11 +95,21 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
     config, out = _config(tmp_path / "rounds.yaml", ROUNDS), tmp_path / "run"
     result = runner.invoke(app, ["run", str(config), "--out", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    chains = {r: [json.loads(line) for line in (out / f"round-{r}" / "chains" / "arith" / "chains.jsonl").read_text().splitlines()]
-              for r in (1, 2)}
+    chains = {
+        r: [
+            json.loads(line)
+            for line in (out / f"round-{r}" / "chains" / "arith" / "chains.jsonl").read_text().splitlines()
+        ]
+        for r in (1, 2)
+    }
     assert {c["source"] for c in chains[1]} == {"gold", "smollm2-135m"}
-    assert {c["source"] for c in chains[2]} == {"gold", str(out / "round-1" / "train" / "model")}  # round 1's student samples
-    assert {c["sample"] for c in chains[2] if c["source"] != "gold"} == {0, 1} and chains[2][-1]["sampling"]["temperature"] == 1.0
+    assert {c["source"] for c in chains[2]} == {
+        "gold",
+        str(out / "round-1" / "train" / "model"),
+    }  # round 1's student samples
+    assert {c["sample"] for c in chains[2] if c["source"] != "gold"} == {0, 1} and chains[2][-1]["sampling"][
+        "temperature"
+    ] == 1.0
     assert not {c["problem_id"] for c in chains[1]} & {c["problem_id"] for c in chains[2]}  # fresh problems each round
     train2 = json.loads((out / "round-2" / "train" / "train.json").read_text())
     assert train2["config"]["model"] == str(out / "round-1" / "train" / "model")
@@ -101,7 +125,8 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
     overall = {(e["model"], e["n_max"]): e for e in results["evaluations"] if e["task"] == "all"}
     assert overall["base", 4]["n"] == 3 + 3 + 2  # every evaluated problem, the evaluation-only task's too
     assert {(c["a"], c["b"], c["task"]) for c in results["comparisons"] if c["n_max"] == 4} == {
-        ("base", b, t) for b in ("round-1", "trained") for t in ("arith", "folgen", "gsm_symbolic", "all")}
+        ("base", b, t) for b in ("round-1", "trained") for t in ("arith", "folgen", "gsm_symbolic", "all")
+    }
     assert [r["round"] for r in results["rounds"]] == [1, 2]
 
 
@@ -115,11 +140,17 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
         ({"training": {"beta": 0}}, "training.beta: Input should be greater than 0"),
         ({"evaluation": {"n_max": [0]}}, "evaluation.n_max"),
         ({"agent": {"protocol": "xml"}}, "agent.protocol: Input should be 'text' or 'json'"),
-        ({"evaluation": {"models": [{"label": "base", "model": "x"}]}}, "labels must be unique and not 'base', 'trained'"),
+        (
+            {"evaluation": {"models": [{"label": "base", "model": "x"}]}},
+            "labels must be unique and not 'base', 'trained'",
+        ),
         ({"tasks": [{"name": "arith", "train": 0}]}, "at least one task needs training problems"),
         ({"tasks": [{"name": "arith"}, {"name": "arith", "train": 0}]}, "tasks: each task once"),
         ({"rounds": {"rounds": 0}}, "rounds.rounds: Input should be greater than or equal to 1"),
-        ({"evaluation": {"models": [{"label": "t", "model": "x", "backend": "server"}]}}, "backend server needs base_url"),
+        (
+            {"evaluation": {"models": [{"label": "t", "model": "x", "backend": "server"}]}},
+            "backend server needs base_url",
+        ),
         ({"typo_section": 1}, "typo_section: Extra inputs are not permitted"),
     ],
 )

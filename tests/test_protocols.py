@@ -16,7 +16,13 @@ PROSE = " ".join(f"thought{i}" for i in range(40))
 
 @pytest.mark.parametrize(
     "reply",
-    ["Sum(a=2, b=3)", "  Sum(a=2, b=3)\n", "```python\nSum(a=2, b=3)\n```", "Call: Sum(a=2, b=3)", "I will add.\nSum(a=2, b=3)"],
+    [
+        "Sum(a=2, b=3)",
+        "  Sum(a=2, b=3)\n",
+        "```python\nSum(a=2, b=3)\n```",
+        "Call: Sum(a=2, b=3)",
+        "I will add.\nSum(a=2, b=3)",
+    ],
 )
 def test_text_protocol_reads_one_call(reply):
     assert text.parse(Completion(reply)) == Call("Sum", (), {"a": 2, "b": 3})
@@ -43,11 +49,18 @@ def test_text_protocol_messages():
 
 
 def test_json_protocol_reads_openai_tool_calls():
-    completion = Completion("", tool_calls=[{"id": "c1", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2, "b": 3}'}}])
+    completion = Completion(
+        "", tool_calls=[{"id": "c1", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2, "b": 3}'}}]
+    )
     assert js.parse(completion) == Call("Sum", (), {"a": 2, "b": 3})
     assistant = js.assistant_message(completion, step=1)
     assert assistant["tool_calls"][0]["id"] == "c1" and assistant["content"] is None
-    assert js.result_message(assistant, "5", ok=True) == {"role": "tool", "tool_call_id": "c1", "name": "Sum", "content": "5"}
+    assert js.result_message(assistant, "5", ok=True) == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "name": "Sum",
+        "content": "5",
+    }
 
 
 def test_json_protocol_reads_hermes_blocks():
@@ -62,7 +75,11 @@ def test_json_protocol_reads_hermes_blocks():
     "reply, error",
     [
         ("no call here", "No tool call"),
-        ('<tool_call>{"name": "Sum", "arguments": {"a": 1}}</tool_call><tool_call>{"name": "Sum", "arguments": {}}</tool_call>', "exactly one"),
+        (
+            '<tool_call>{"name": "Sum", "arguments": {"a": 1}}</tool_call>'
+            '<tool_call>{"name": "Sum", "arguments": {}}</tool_call>',
+            "exactly one",
+        ),
         ("<tool_call>{not json}</tool_call>", "no valid function name"),
         ('<tool_call>{"name": "Sum", "arguments": [1, 2]}</tool_call>', "JSON object"),
         ('<tool_call>{"name": "os.system", "arguments": {}}</tool_call>', "no valid function name"),
@@ -84,7 +101,11 @@ def test_hermes_messages_for_templates_without_tools():
     messages = [
         {"role": "system", "content": "Solve."},
         {"role": "user", "content": "2+3?"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "Sum", "arguments": '{"a": 2}'}}],
+        },
         {"role": "tool", "tool_call_id": "c", "name": "Sum", "content": "5"},
     ]
     out = hermes_messages(messages, tools)
@@ -106,12 +127,21 @@ def test_unknown_protocol_lists_choices():
         ("Sum(a=1, b=2) and then more", "Sum(a=1, b=2)"),
         ("Call: Sum(a=1,", None),  # still open
         ("I add them.\nSum(a=1, b=2)", "I add them.\nSum(a=1, b=2)"),  # a call on its own line after prose
-        ("Premises(formulas=['A(x) -> (B)', \"C)\"]) x", "Premises(formulas=['A(x) -> (B)', \"C)\"])"),  # brackets in strings
-        ("Premises(formulas=['A(x)')", "Premises(formulas=['A(x)')"),  # a closer that does not match: Python refuses it there
+        (
+            "Premises(formulas=['A(x) -> (B)', \"C)\"]) x",
+            "Premises(formulas=['A(x) -> (B)', \"C)\"])",
+        ),  # brackets in strings
+        (
+            "Premises(formulas=['A(x)')",
+            "Premises(formulas=['A(x)')",
+        ),  # a closer that does not match: Python refuses it there
         ("Su", None),
         (PROSE, PROSE[:200]),  # prose that began no call within 200 characters
         ("The crow is sweet. " * 11, ("The crow is sweet. " * 4)[:70]),  # prose in a loop
-        ("Premises(formulas=['Tess is a morvin, " + "Tess is a morvin, " * 6, ("Premises(formulas=['" + "Tess is a morvin, " * 4)[:88]),
+        (
+            "Premises(formulas=['Tess is a morvin, " + "Tess is a morvin, " * 6,
+            ("Premises(formulas=['" + "Tess is a morvin, " * 4)[:88],
+        ),
     ],
 )
 def test_text_replies_end_where_more_tokens_change_nothing(text, kept):

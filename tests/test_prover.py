@@ -68,7 +68,10 @@ def run(functions, text: str) -> str:
 
 def test_premises_check_answer():
     functions = fol_functions()
-    assert run(functions, "Premises(formulas=['forall x (Human(x) -> Mortal(x))', 'Human(socrates)'])") == "Recorded premises 1-2."
+    assert (
+        run(functions, "Premises(formulas=['forall x (Human(x) -> Mortal(x))', 'Human(socrates)'])")
+        == "Recorded premises 1-2."
+    )
     assert run(functions, "Premises(formulas=['Greek(socrates)'])") == "Recorded premise 3."
     assert run(functions, "Check(conclusion='Mortal(socrates)')") == "True"
     assert run(functions, "Check(conclusion='~Mortal(socrates)')") == "False"
@@ -95,7 +98,11 @@ def test_each_function_set_keeps_its_own_premises():
 def test_a_bad_formula_records_none_of_its_list():
     functions = fol_functions()
     run(functions, "Premises(formulas=['Sees(ann, bob)'])")
-    with pytest.raises(CallError, match=r"formula 2 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 1 but 1 argument in premise 3; .*nothing was recorded"):
+    with pytest.raises(
+        CallError,
+        match=r"formula 2 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 1 but 1 argument in premise 3; "
+        r".*nothing was recorded",
+    ):
         run(functions, "Premises(formulas=['Cat(tom)', 'Sees(ann)', 'Dog(rex)'])")
     assert run(functions, "Check(conclusion='Cat(tom)')") == "Uncertain"  # Cat(tom) was not kept
     assert run(functions, "Premises(formulas=['Cat(tom)'])") == "Recorded premise 2."
@@ -104,11 +111,24 @@ def test_a_bad_formula_records_none_of_its_list():
 @pytest.mark.parametrize(
     ("calls", "message"),
     [
-        (["Premises(formulas=['forall x (Cat(x) -> Animal(x)'])"], "Premises: formula 1 ('forall x (Cat(x) -> Animal(x)'): position 30: expected ')' to close '(' at position 10"),
-        (["Premises(formulas=['Sees(ann, bob)'])", "Premises(formulas=['Sees(ann)'])"], "predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2"),
-        (["Premises(formulas=['Sees(ann, bob)'])", "Check(conclusion='Sees(bob)')"], "Check: predicate Sees has 2 arguments"),
+        (
+            ["Premises(formulas=['forall x (Cat(x) -> Animal(x)'])"],
+            "Premises: formula 1 ('forall x (Cat(x) -> Animal(x)'): position 30: expected ')' to close '(' at "
+            "position 10",
+        ),
+        (
+            ["Premises(formulas=['Sees(ann, bob)'])", "Premises(formulas=['Sees(ann)'])"],
+            "predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2",
+        ),
+        (
+            ["Premises(formulas=['Sees(ann, bob)'])", "Check(conclusion='Sees(bob)')"],
+            "Check: predicate Sees has 2 arguments",
+        ),
         (["Premises(formulas=['Cat(tom)'])", "Check(conclusion='Cat(tom')"], "Check: position 8"),
-        (["Premises(formulas=['Cat(tom)', '~Cat(tom)'])", "Check(conclusion='Dog(rex)')"], "Check: the premises contradict each other"),
+        (
+            ["Premises(formulas=['Cat(tom)', '~Cat(tom)'])", "Check(conclusion='Dog(rex)')"],
+            "Check: the premises contradict each other",
+        ),
         (["Check(conclusion='Cat(tom)')"], "Check: no premises recorded yet"),
         (["Premises(formulas=[])"], "Premises: the list is empty"),
         (["Premises(formulas='Cat(tom)')"], "Premises: invalid argument 'formulas'"),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from fcdistill.records import CallRecord, Chain, Sampling
 from fcdistill.evaluation.compare import Comparison, Evaluation
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.stats import paired_test, wilson_interval
+from fcdistill.records import CallRecord, Chain, Sampling
 from fcdistill.report import accuracy_vs_size, write_report
 from fcdistill.training.curves import plot_curves
 
@@ -26,57 +26,121 @@ EXAMPLE = [  # a worked example in the prompt: the report leaves it out
 ]
 
 
-def _chain(problem_id: str, question: str, turns: list[dict], calls: list[CallRecord], answer: str, gold: str,
-           protocol: str = "text", stop: str = "answer") -> Chain:
+def _chain(
+    problem_id: str,
+    question: str,
+    turns: list[dict],
+    calls: list[CallRecord],
+    answer: str,
+    gold: str,
+    protocol: str = "text",
+    stop: str = "answer",
+) -> Chain:
     return Chain(
-        problem_id=problem_id, task="arith", source="smollm2-135m", protocol=protocol,
-        messages=[SYSTEM, *EXAMPLE, {"role": "user", "content": question}, *turns], prompt_length=len(EXAMPLE) + 2,
-        tools=[], calls=calls, answer=answer, gold_answer=gold, correct=answer == gold, stop_reason=stop,
-        steps=len(calls), invalid_calls=sum(not c.valid for c in calls), sampling=Sampling(),
+        problem_id=problem_id,
+        task="arith",
+        source="smollm2-135m",
+        protocol=protocol,
+        messages=[SYSTEM, *EXAMPLE, {"role": "user", "content": question}, *turns],
+        prompt_length=len(EXAMPLE) + 2,
+        tools=[],
+        calls=calls,
+        answer=answer,
+        gold_answer=gold,
+        correct=answer == gold,
+        stop_reason=stop,
+        steps=len(calls),
+        invalid_calls=sum(not c.valid for c in calls),
+        sampling=Sampling(),
     )
 
 
 def _call(step: int, raw: str, result: str, name: str | None = None, **arguments) -> CallRecord:
-    return CallRecord(step=step, raw=raw, name=name, arguments=arguments if name else None, valid=name is not None, result=result)
+    return CallRecord(
+        step=step, raw=raw, name=name, arguments=arguments if name else None, valid=name is not None, result=result
+    )
 
 
 def _chains() -> dict[str, list[Chain]]:
     solved = _chain(
-        "arith-0", "What is 2 + 3 * 4?",
-        [{"role": "assistant", "content": "Product(a=3, b=4)"}, {"role": "user", "content": "Result: 12"},
-         {"role": "assistant", "content": "Sum(a=2, b=12)"}, {"role": "user", "content": "Result: 14"},
-         {"role": "assistant", "content": "Answer(value=14)"}],
-        [_call(1, "Product(a=3, b=4)", "12", "Product", a=3, b=4), _call(2, "Sum(a=2, b=12)", "14", "Sum", a=2, b=12),
-         _call(3, "Answer(value=14)", "14", "Answer", value=14)],
-        answer="14", gold="14",
+        "arith-0",
+        "What is 2 + 3 * 4?",
+        [
+            {"role": "assistant", "content": "Product(a=3, b=4)"},
+            {"role": "user", "content": "Result: 12"},
+            {"role": "assistant", "content": "Sum(a=2, b=12)"},
+            {"role": "user", "content": "Result: 14"},
+            {"role": "assistant", "content": "Answer(value=14)"},
+        ],
+        [
+            _call(1, "Product(a=3, b=4)", "12", "Product", a=3, b=4),
+            _call(2, "Sum(a=2, b=12)", "14", "Sum", a=2, b=12),
+            _call(3, "Answer(value=14)", "14", "Answer", value=14),
+        ],
+        answer="14",
+        gold="14",
     )
     injected = _chain(
-        "arith-1", "What is 7 - 5?",
-        [{"role": "assistant", "content": f"Let me think {SCRIPT}"},
-         {"role": "user", "content": "Error: Write exactly one function call, e.g. Sum(a=1, b=2)."},
-         {"role": "assistant", "content": "Answer(value=3)"}],
-        [_call(1, f"Let me think {SCRIPT}", "Write exactly one function call, e.g. Sum(a=1, b=2)."),
-         _call(2, "Answer(value=3)", "3", "Answer", value=3)],
-        answer="3", gold="2",
+        "arith-1",
+        "What is 7 - 5?",
+        [
+            {"role": "assistant", "content": f"Let me think {SCRIPT}"},
+            {"role": "user", "content": "Error: Write exactly one function call, e.g. Sum(a=1, b=2)."},
+            {"role": "assistant", "content": "Answer(value=3)"},
+        ],
+        [
+            _call(1, f"Let me think {SCRIPT}", "Write exactly one function call, e.g. Sum(a=1, b=2)."),
+            _call(2, "Answer(value=3)", "3", "Answer", value=3),
+        ],
+        answer="3",
+        gold="2",
     )
     native = _chain(
-        "arith-1", "What is 7 - 5?",
-        [{"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1_0", "type": "function", "function": {"name": "Difference", "arguments": '{"a": 7, "b": 5}'}}]},
-         {"role": "tool", "tool_call_id": "call_1_0", "name": "Difference", "content": "2"},
-         {"role": "assistant", "content": None, "tool_calls": [
-             {"id": "call_2_0", "type": "function", "function": {"name": "Answer", "arguments": '{"value": 2}'}}]}],
+        "arith-1",
+        "What is 7 - 5?",
+        [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1_0",
+                        "type": "function",
+                        "function": {"name": "Difference", "arguments": '{"a": 7, "b": 5}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1_0", "name": "Difference", "content": "2"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_2_0", "type": "function", "function": {"name": "Answer", "arguments": '{"value": 2}'}}
+                ],
+            },
+        ],
         [_call(1, "Difference", "2", "Difference", a=7, b=5), _call(2, "Answer", "2", "Answer", value=2)],
-        answer="2", gold="2", protocol="json",
+        answer="2",
+        gold="2",
+        protocol="json",
     )
     return {"base": [solved, injected], "trained": [native]}
 
 
 def _evaluation(model: str, n_max: int, correct: int, n: int = 200) -> Evaluation:
-    return Evaluation(model=model, task="arith", n_max=n_max, n=n, correct=correct, accuracy=correct / n,
-                      ci=wilson_interval(correct, n), valid_call_rate=0.99, mean_steps=2.2,
-                      stop_reasons={"answer": n - 10, "n_max": 10},
-                      error_types={"wrong answer": n - correct - 20, "invalid call": 20})
+    return Evaluation(
+        model=model,
+        task="arith",
+        n_max=n_max,
+        n=n,
+        correct=correct,
+        accuracy=correct / n,
+        ci=wilson_interval(correct, n),
+        valid_call_rate=0.99,
+        mean_steps=2.2,
+        stop_reasons={"answer": n - 10, "n_max": 10},
+        error_types={"wrong answer": n - correct - 20, "invalid call": 20},
+    )
 
 
 def _results() -> RunResults:
@@ -86,14 +150,26 @@ def _results() -> RunResults:
     test = paired_test(base, trained)
     return RunResults(
         title="arith: DPO of smollm2-135m",
-        models=[ModelInfo(label="base", model="smollm2-135m", parameters=134515008, role="student"),
-                ModelInfo(label="trained", model="smollm2-135m", parameters=134515008, role="trained"),
-                ModelInfo(label="teacher", model="gemma3-270m", parameters=268098176, role="other")],
-        evaluations=[_evaluation("base", 5, 20), _evaluation("base", 10, 24), _evaluation("trained", 10, 50),
-                     _evaluation("teacher", 10, 90)],
+        models=[
+            ModelInfo(label="base", model="smollm2-135m", parameters=134515008, role="student"),
+            ModelInfo(label="trained", model="smollm2-135m", parameters=134515008, role="trained"),
+            ModelInfo(label="teacher", model="gemma3-270m", parameters=268098176, role="other"),
+        ],
+        evaluations=[
+            _evaluation("base", 5, 20),
+            _evaluation("base", 10, 24),
+            _evaluation("trained", 10, 50),
+            _evaluation("teacher", 10, 90),
+        ],
         comparisons=[Comparison(a="base", b="trained", task="arith", n_max=10, **test.model_dump())],
-        rounds=[RoundInfo(round=1, teachers=["gold"], pairs={"arith": 160},
-                          training={"steps": 40, "seconds": 600.0, "seconds_per_pair": 3.7, "peak_memory_mb": 5000})],
+        rounds=[
+            RoundInfo(
+                round=1,
+                teachers=["gold"],
+                pairs={"arith": 160},
+                training={"steps": 40, "seconds": 600.0, "seconds_per_pair": 3.7, "peak_memory_mb": 5000},
+            )
+        ],
         stages={"chains": 300.1, "pairs": 1.2, "train": 600.0, "eval": 400.0},
     )
 
@@ -102,8 +178,17 @@ def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
     binary = shutil.which("chromium")
     if binary is None:
         pytest.fail("chromium is not installed: run `make test`, which installs it (apt-get install chromium)")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
     result = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -114,8 +199,10 @@ def report(tmp_path_factory) -> tuple[Path, RunResults]:
     out = tmp_path_factory.mktemp("report")
     results = _results()
     accuracy_vs_size(results, out / "accuracy_vs_size.png")
-    history = [{"step": s, "loss": 0.69 - 0.01 * s, "rewards/margins": 0.05 * s, "rewards/accuracies": min(1, 0.5 + 0.02 * s)}
-               for s in range(1, 41)]
+    history = [
+        {"step": s, "loss": 0.69 - 0.01 * s, "rewards/margins": 0.05 * s, "rewards/accuracies": min(1, 0.5 + 0.02 * s)}
+        for s in range(1, 41)
+    ]
     plot_curves(history, out / "training.png", "DPO of smollm2-135m")
     return write_report(results, _chains(), out), results
 
@@ -174,7 +261,9 @@ def test_self_contained(dom, report):
     images = re.findall(r'<img src="([^"]{0,40})', dom)
     assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
     html = path.read_text(encoding="utf-8")
-    assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", html, re.I)
+    assert not re.findall(
+        r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", html, re.I
+    )
 
 
 def test_screenshot(report, tmp_path):

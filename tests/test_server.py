@@ -4,8 +4,8 @@ embedded GGUF. No mocked HTTP."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import LlamaServer, assert_well_formed
+
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.server import ServerBackend
 from fcdistill.tasks.arith import ArithTask
@@ -41,21 +41,25 @@ def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    from fcdistill.teachers import generate
     from fcdistill.files import write_jsonl
-    from fcdistill.records import Sampling
     from fcdistill.models import prepare
     from fcdistill.pairs import build_pairs
+    from fcdistill.records import Sampling
+    from fcdistill.teachers import generate
 
     task = ArithTask(difficulty=2)
     problems = task.problems(4, split="train")
     backend = ServerBackend("smollm2-135m", llama_server, concurrency=4)
     config = AgentConfig(n_max=4, sampling=Sampling(temperature=0.9, seed=1))
     chains = generate(task, problems, [("gold", None), ("smollm2-135m", backend)], config, 2, tmp_path)
-    assert sorted((c.source, c.sample) for c in chains) == sorted([("gold", 0)] * 4 + [("smollm2-135m", s) for s in (0, 1)] * 4)
+    assert sorted((c.source, c.sample) for c in chains) == sorted(
+        [("gold", 0)] * 4 + [("smollm2-135m", s) for s in (0, 1)] * 4
+    )
     assert all(c.error is None for c in chains)
 
-    pairs = [p for strategy in ("chain", "step") for p in build_pairs(chains, {"arith": task.functions()}, strategy=strategy)]
+    pairs = [
+        p for strategy in ("chain", "step") for p in build_pairs(chains, {"arith": task.functions()}, strategy=strategy)
+    ]
     assert {p.strategy for p in pairs} == {"chain", "step"}
     write_jsonl(tmp_path / "pairs.jsonl", pairs)
     dataset = load_dataset("json", data_files=str(tmp_path / "pairs.jsonl"), split="train")
@@ -63,7 +67,9 @@ def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):
     path = prepare("smollm2-135m")
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
-    args = DPOConfig(output_dir=str(tmp_path / "dpo"), use_cpu=True, max_length=2048, report_to="none", per_device_train_batch_size=1)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "dpo"), use_cpu=True, max_length=2048, report_to="none", per_device_train_batch_size=1
+    )
     trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     tokenized = trainer.train_dataset
     assert len(tokenized) == len(pairs)

@@ -15,16 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import LlamaServer, free_port
 from typer.testing import CliRunner
 
-from conftest import LlamaServer, free_port
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import BackendError
 from fcdistill.backends.server import ServerBackend
-from fcdistill.teachers import CHAINS, generate, load_done
-from fcdistill.records import Chain, Sampling
 from fcdistill.cli import app
+from fcdistill.records import Chain, Sampling
 from fcdistill.tasks.arith import ArithTask
+from fcdistill.teachers import CHAINS, generate, load_done
 
 pytestmark = pytest.mark.server
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is installed by `make test`")
@@ -77,8 +77,11 @@ class FaultRelay:
                     self._forward(body)
 
             def _forward(self, body: bytes | None) -> None:
-                request = urllib.request.Request(relay.upstream + self.path.removeprefix("/v1"), data=body,
-                                                 headers={"Content-Type": "application/json"})
+                request = urllib.request.Request(
+                    relay.upstream + self.path.removeprefix("/v1"),
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
                         self._send(response.status, response.read())
@@ -140,7 +143,9 @@ def _model_chains_written(path: Path) -> bool:
 def test_transient_faults_are_retried_and_change_nothing(llama, reference, tmp_path):
     relay = FaultRelay(llama.base_url)
     relay.plan.extend(["500", "malformed", "ok", "wrong", "drop", "ok", "slow", "500", "ok", "500"])
-    backend = ServerBackend("smollm2-135m", relay.base_url, concurrency=1, timeout=SLOW_S - 1, max_retries=5, retry_wait=0.05)
+    backend = ServerBackend(
+        "smollm2-135m", relay.base_url, concurrency=1, timeout=SLOW_S - 1, max_retries=5, retry_wait=0.05
+    )
     try:
         chains = _run(backend, tmp_path)
     except BackendError as exc:
@@ -161,7 +166,11 @@ def test_a_refused_request_ends_only_its_chain(llama):
     finally:
         relay.close()
     assert relay.served[:2] == ["400", "ok"]
-    assert chains[0].stop_reason == "error" and "BadRequestError" in chains[0].error and "over the context" in chains[0].error
+    assert (
+        chains[0].stop_reason == "error"
+        and "BadRequestError" in chains[0].error
+        and "over the context" in chains[0].error
+    )
     assert chains[1].stop_reason != "error"
 
 
@@ -195,11 +204,15 @@ def test_a_server_that_stays_down_is_named_and_finished_work_is_kept(llama, refe
     relay = FaultRelay(llama.base_url, down=lambda: _model_chains_written(tmp_path / CHAINS))
     backend = ServerBackend("smollm2-135m", relay.base_url, concurrency=2, max_retries=2, retry_wait=0.05)
     try:
-        with pytest.raises(BackendError, match=f"server {relay.base_url} failed 3 times in a row; last: InternalServerError"):
+        with pytest.raises(
+            BackendError, match=f"server {relay.base_url} failed 3 times in a row; last: InternalServerError"
+        ):
             _run(backend, tmp_path)
         kept = load_done(tmp_path / CHAINS)
         assert len(kept) == len((tmp_path / CHAINS).read_text().splitlines())  # no torn line
-        assert sorted(c.source for c in kept) == ["gold"] * len(PROBLEMS) + ["smollm2-135m"] * 2  # the first chunk of 2 problems
+        assert (
+            sorted(c.source for c in kept) == ["gold"] * len(PROBLEMS) + ["smollm2-135m"] * 2
+        )  # the first chunk of 2 problems
         assert _by_key(kept).items() <= reference.items()
         relay.down = lambda: False  # the server is back: the same call resumes and finishes
         assert _by_key(_run(backend, tmp_path)) == reference
@@ -210,8 +223,24 @@ def test_a_server_that_stays_down_is_named_and_finished_work_is_kept(llama, refe
 def test_cli_names_the_server_that_is_down_and_keeps_gold_chains(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
     out = tmp_path / "chains"
-    result = CliRunner().invoke(app, ["generate", "--out", str(out), "--n", "3", "--teacher", "gold", "--teacher", f"server:m@{url}",
-                                      "--retries", "1", "--timeout", "2"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--out",
+            str(out),
+            "--n",
+            "3",
+            "--teacher",
+            "gold",
+            "--teacher",
+            f"server:m@{url}",
+            "--retries",
+            "1",
+            "--timeout",
+            "2",
+        ],
+    )
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert f"server {url} failed 2 times in a row; last: APIConnectionError" in message

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_well_formed
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.files import write_jsonl
 from fcdistill.cli import app
+from fcdistill.files import write_jsonl
 from fcdistill.pairs.build import build_pairs
 from fcdistill.tasks import get_task
-from conftest import assert_well_formed
 
 runner = CliRunner()
 CONFIG = AgentConfig(n_max=6, worked_examples=1)  # one worked example: shorter sequences, faster steps
@@ -44,8 +44,22 @@ def real_pairs(smollm2, tmp_path_factory) -> Path:
 def trained(real_pairs, tmp_path_factory) -> Path:
     """Four steps on the same two pairs (batch 2, 4 epochs), a checkpoint every two steps."""
     out = tmp_path_factory.mktemp("train") / "run"
-    args = ["train", str(real_pairs), "--out", str(out), "--max-pairs", "2", "--batch-size", "2", "--epochs", "4",
-            "--lr", "5e-5", "--config", str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2, "nll_weight": 0}))]
+    args = [
+        "train",
+        str(real_pairs),
+        "--out",
+        str(out),
+        "--max-pairs",
+        "2",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "4",
+        "--lr",
+        "5e-5",
+        "--config",
+        str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2, "nll_weight": 0})),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Trained 4 steps on 2 pairs" in result.output
@@ -60,6 +74,7 @@ def _yaml(path: Path, settings: dict) -> Path:
 
 
 # -- the mask ------------------------------------------------------------------------------
+
 
 def _tokenizer():
     from transformers import AutoTokenizer
@@ -87,16 +102,32 @@ def test_only_the_models_own_tokens_are_marked(real_pairs):
         for m in pair[side]:
             if m["role"] != "assistant":
                 assert m["content"] in other  # every function result is left out
-        assert tokenizer.decode(encoded["prompt_ids"] + ids) == tokenizer.decode(encoded["prompt_ids"]) + tokenizer.decode(ids)
+        assert tokenizer.decode(encoded["prompt_ids"] + ids) == tokenizer.decode(
+            encoded["prompt_ids"]
+        ) + tokenizer.decode(ids)
 
 
 def _loss(trainer_cls, model, ref, pair: dict, tmp_path: Path, **kwargs) -> float:
     from datasets import Dataset
     from trl import DPOConfig
 
-    args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none",
-                     remove_unused_columns=False, max_length=2048)
-    trainer = trainer_cls(model=model, ref_model=ref, args=args, train_dataset=Dataset.from_list([pair]), processing_class=_tokenizer(), **kwargs)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "x"),
+        use_cpu=True,
+        bf16=False,
+        precompute_ref_log_probs=False,
+        report_to="none",
+        remove_unused_columns=False,
+        max_length=2048,
+    )
+    trainer = trainer_cls(
+        model=model,
+        ref_model=ref,
+        args=args,
+        train_dataset=Dataset.from_list([pair]),
+        processing_class=_tokenizer(),
+        **kwargs,
+    )
     batch = trainer.data_collator([trainer.train_dataset[0]])
     with torch.no_grad():
         return trainer.compute_loss(trainer.model, batch).item()
@@ -118,19 +149,26 @@ def test_function_results_do_not_count_in_the_dpo_loss(tmp_path):
     policy = copy.deepcopy(ref)
     with torch.no_grad():  # a policy that differs from the reference, so log-ratios are not zero
         policy.model.norm.weight.mul_(1.05)
-    prompt = [{"role": "system", "content": "Call functions."}, {"role": "user", "content": "Tom has 2 pens and buys 3. How many?"}]
+    prompt = [
+        {"role": "system", "content": "Call functions."},
+        {"role": "user", "content": "Tom has 2 pens and buys 3. How many?"},
+    ]
     chosen = [{"role": "assistant", "content": "Sum(a=2, b=3)"}, {"role": "user", "content": "Result: 5"}]
     rejected = [{"role": "assistant", "content": "Subtract(a=2, b=3)"}, {"role": "user", "content": "Result: -1"}]
     pair = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
     result_changed = {**pair, "chosen": [chosen[0], {"role": "user", "content": "Result: 7"}]}
     call_changed = {**pair, "chosen": [{"role": "assistant", "content": "Sum(a=2, b=4)"}, chosen[1]]}
 
-    ours = {name: _loss(FunctionCallDPOTrainer, policy, ref, p, tmp_path) for name, p in
-            [("base", pair), ("result", result_changed), ("call", call_changed)]}
+    ours = {
+        name: _loss(FunctionCallDPOTrainer, policy, ref, p, tmp_path)
+        for name, p in [("base", pair), ("result", result_changed), ("call", call_changed)]
+    }
     assert ours["result"] == ours["base"]
     assert abs(ours["call"] - ours["base"]) > 1e-4
 
-    plain = {name: _loss(DPOTrainer, policy, ref, p, tmp_path) for name, p in [("base", pair), ("result", result_changed)]}
+    plain = {
+        name: _loss(DPOTrainer, policy, ref, p, tmp_path) for name, p in [("base", pair), ("result", result_changed)]
+    }
     assert abs(plain["result"] - plain["base"]) > 1e-4, "plain TRL scores function-result tokens"
 
 
@@ -150,8 +188,21 @@ def test_reference_log_probs_sum_the_models_turns_only(real_pairs, tmp_path):
     tokenizer = _tokenizer()
     model = AutoModelForCausalLM.from_pretrained(resolve("smollm2-135m")).eval()
     pair = json.loads(real_pairs.read_text().splitlines()[0])
-    args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none", remove_unused_columns=False)
-    trainer = FunctionCallDPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, train_dataset=Dataset.from_list([pair]), processing_class=tokenizer)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "x"),
+        use_cpu=True,
+        bf16=False,
+        precompute_ref_log_probs=False,
+        report_to="none",
+        remove_unused_columns=False,
+    )
+    trainer = FunctionCallDPOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=args,
+        train_dataset=Dataset.from_list([pair]),
+        processing_class=tokenizer,
+    )
     with torch.no_grad():
         chosen, rejected = trainer.compute_ref_log_probs(model, trainer.data_collator([trainer.train_dataset[0]]))
 
@@ -164,7 +215,9 @@ def test_reference_log_probs_sum_the_models_turns_only(real_pairs, tmp_path):
             if messages[i]["role"] != "assistant":
                 continue
             context = tokenizer(renderer.render(messages[:i], tools), add_special_tokens=False)["input_ids"]
-            full = tokenizer(renderer.render(messages[: i + 1], tools, generation_prompt=False), add_special_tokens=False)["input_ids"]
+            full = tokenizer(
+                renderer.render(messages[: i + 1], tools, generation_prompt=False), add_special_tokens=False
+            )["input_ids"]
             assert full[: len(context)] == context
             with torch.no_grad():
                 logits = model(torch.tensor([full])).logits[0]
@@ -198,13 +251,28 @@ def test_sharing_the_common_prefix_changes_neither_loss_nor_gradients(real_pairs
         policy, ref = copy.deepcopy(base), copy.deepcopy(base)
         with torch.no_grad():
             policy.model.norm.weight.mul_(1.05)
-        args = DPOConfig(output_dir=str(tmp_path / "x"), use_cpu=True, bf16=False, precompute_ref_log_probs=False, report_to="none",
-                         remove_unused_columns=False, activation_checkpointing=False)
-        trainer = FunctionCallDPOTrainer(model=policy, ref_model=ref, args=args, train_dataset=Dataset.from_list(pairs),
-                                         processing_class=_tokenizer(), share_prefix=share)
+        args = DPOConfig(
+            output_dir=str(tmp_path / "x"),
+            use_cpu=True,
+            bf16=False,
+            precompute_ref_log_probs=False,
+            report_to="none",
+            remove_unused_columns=False,
+            activation_checkpointing=False,
+        )
+        trainer = FunctionCallDPOTrainer(
+            model=policy,
+            ref_model=ref,
+            args=args,
+            train_dataset=Dataset.from_list(pairs),
+            processing_class=_tokenizer(),
+            share_prefix=share,
+        )
         batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
         labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
-        assert shared_prefix_length(batch["input_ids"], batch["attention_mask"], labels) > 100  # instructions + worked example
+        assert (
+            shared_prefix_length(batch["input_ids"], batch["attention_mask"], labels) > 100
+        )  # instructions + worked example
         loss = trainer.compute_loss(policy, batch)
         loss.backward()
         results[share] = (loss.item(), {n: p.grad.clone() for n, p in policy.named_parameters() if p.grad is not None})
@@ -217,6 +285,7 @@ def test_sharing_the_common_prefix_changes_neither_loss_nor_gradients(real_pairs
 
 
 # -- a real run ----------------------------------------------------------------------------
+
 
 @pytest.mark.model
 def test_training_lowers_the_loss_and_the_agent_runs_the_saved_model(trained, smollm2):
@@ -238,7 +307,10 @@ def test_training_lowers_the_loss_and_the_agent_runs_the_saved_model(trained, sm
     for chain in Agent(backend, task, config).run(task.problems(3, split="test")):
         assert_well_formed(chain, config, {f.name for f in task.functions()})
 
-    result = runner.invoke(app, ["eval", "--model", str(trained / "model"), "--n", "2", "--n-max", "3", "--out", str(trained.parent / "ev")])
+    result = runner.invoke(
+        app,
+        ["eval", "--model", str(trained / "model"), "--n", "2", "--n-max", "3", "--out", str(trained.parent / "ev")],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -249,8 +321,23 @@ def test_training_resumes_from_its_last_checkpoint(trained, real_pairs, tmp_path
     out = tmp_path / "run"
     shutil.copytree(trained, out, ignore=shutil.ignore_patterns("checkpoint-4", "model", "log.json", "training.png"))
     assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*")) == ["checkpoint-2"]
-    args = ["train", str(real_pairs), "--out", str(out), "--max-pairs", "2", "--batch-size", "2", "--epochs", "4",
-            "--lr", "5e-5", "--config", str(trained.parent / "train.yaml"), "--resume"]
+    args = [
+        "train",
+        str(real_pairs),
+        "--out",
+        str(out),
+        "--max-pairs",
+        "2",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "4",
+        "--lr",
+        "5e-5",
+        "--config",
+        str(trained.parent / "train.yaml"),
+        "--resume",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     log = json.loads((out / "log.json").read_text())
@@ -266,8 +353,25 @@ def test_training_resumes_from_its_last_checkpoint(trained, real_pairs, tmp_path
 def test_two_processes_under_accelerate_launch(real_pairs, tmp_path):
     out = tmp_path / "ddp"
     config = Path(__file__).parent.parent / "configs" / "accelerate" / "ddp-cpu.yaml"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "fcdistill", "train",
-           str(real_pairs), "--out", str(out), "--max-pairs", "4", "--batch-size", "1", "--max-steps", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config),
+        "-m",
+        "fcdistill",
+        "train",
+        str(real_pairs),
+        "--out",
+        str(out),
+        "--max-pairs",
+        "4",
+        "--batch-size",
+        "1",
+        "--max-steps",
+        "2",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -287,15 +391,20 @@ def test_shared_prefix_stops_before_the_first_scored_token_and_at_padding():
     scored = unscored.clone()
     scored[0, 2] = 3  # the first scored token is predicted from position 1
     assert shared_prefix_length(ids, mask, scored) == 1
-    assert shared_prefix_length(ids[:2], torch.tensor([[0, 1, 1, 1, 1, 1]] * 2), unscored[:2]) == 0  # left padding: nothing shared
+    assert (
+        shared_prefix_length(ids[:2], torch.tensor([[0, 1, 1, 1, 1, 1]] * 2), unscored[:2]) == 0
+    )  # left padding: nothing shared
 
 
-@pytest.mark.parametrize("completions, holes", [
-    ([([3, 4, 5, 6], [7, 8]), ([20, 21], [22])], []),  # completions differ from their first token, as in step pairs
-    # a pair with equal completions, one whose rejected is a prefix of its chosen, a row without padding,
-    # an unscored hole (as a function result makes), and one in one sequence only where the two still agree
-    ([([3, 4, 5, 6], [7, 8]), ([9, 9, 9], [9, 9, 9]), ([10, 11, 12, 13, 14, 15], [10, 11])], [(2, 2), (1, 1)]),
-])
+@pytest.mark.parametrize(
+    "completions, holes",
+    [
+        ([([3, 4, 5, 6], [7, 8]), ([20, 21], [22])], []),  # completions differ from their first token, as in step pairs
+        # a pair with equal completions, one whose rejected is a prefix of its chosen, a row without padding,
+        # an unscored hole (as a function result makes), and one in one sequence only where the two still agree
+        ([([3, 4, 5, 6], [7, 8]), ([9, 9, 9], [9, 9, 9]), ([10, 11, 12, 13, 14, 15], [10, 11])], [(2, 2), (1, 1)]),
+    ],
+)
 def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, holes):
     """Batch prefix, each pair's shared tokens and each sequence's rest computed apart give the
     plain forward's per-token scores and gradients, in awkward batches too."""
@@ -305,8 +414,15 @@ def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, 
     from fcdistill.training.shared_prefix import SharedPrefixModel
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, max_position_embeddings=128)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
     model = LlamaForCausalLM(config).float()
     add_fused_lm_head(model, outputs=("log_probs", "entropy", "mean_logits", "is_top1"))
     prefix = torch.randint(1, 97, (20,)).tolist()
@@ -318,7 +434,9 @@ def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, 
     ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
     mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
     first = [len(prefix) + len(p) for p in prompts * 2]
-    labels = torch.stack([torch.where((torch.arange(width) >= f) & (mask[i] == 1), ids[i], -100) for i, f in enumerate(first)])
+    labels = torch.stack(
+        [torch.where((torch.arange(width) >= f) & (mask[i] == 1), ids[i], -100) for i, f in enumerate(first)]
+    )
     for row, offset in holes:
         labels[row, first[row] + offset] = -100
     outputs = {}
@@ -351,12 +469,16 @@ def test_shipped_training_configs_are_valid():
 
 # -- bad input -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "lines, message",
     [
         (['{"prompt": "a", "chosen": "b", "rejected": "c"}', "{not json"], "pairs.jsonl:2: not valid JSON"),
         (['{"prompt": "a", "chosen": "b"}'], "pairs.jsonl:1: missing field(s) rejected"),
-        (['{"prompt": "a", "chosen": 3, "rejected": "c"}'], "pairs.jsonl:1: field 'chosen' must be text or a list of messages"),
+        (
+            ['{"prompt": "a", "chosen": 3, "rejected": "c"}'],
+            "pairs.jsonl:1: field 'chosen' must be text or a list of messages",
+        ),
         (["[1, 2]"], "pairs.jsonl:1: a preference pair must be a JSON object"),
         ([""], "no preference pairs in the file"),
     ],

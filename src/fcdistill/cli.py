@@ -13,18 +13,20 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from fcdistill.files import claim_directory, write_jsonl, write_text_atomic
-from fcdistill.records import Sampling
 from fcdistill.agent.loop import AgentConfig
 from fcdistill.configfile import format_validation_error
+from fcdistill.files import claim_directory, write_jsonl
 from fcdistill.progress import progress
+from fcdistill.records import Sampling
 
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
 models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 TaskName = Annotated[str, typer.Option(help="Task name (an unknown name lists the choices).")]
 Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
-Difficulty = Annotated[int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")]
+Difficulty = Annotated[
+    int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")
+]
 DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
 Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
 ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
@@ -32,7 +34,9 @@ WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains 
 NMax = Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")]
 DEFAULTS = AgentConfig()
 ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: seconds per request.")]
-ServerRetries = Annotated[int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")]
+ServerRetries = Annotated[
+    int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")
+]
 console = Console()
 err = Console(stderr=True)
 
@@ -54,7 +58,9 @@ def models_list() -> None:
 
 
 @models_app.command("prepare")
-def models_prepare(names: Annotated[list[str] | None, typer.Argument(help="Embedded model names (default: all).")] = None) -> None:
+def models_prepare(
+    names: Annotated[list[str] | None, typer.Argument(help="Embedded model names (default: all).")] = None,
+) -> None:
     """Convert embedded GGUF models to Hugging Face checkpoints in the cache directory."""
     from fcdistill.models.embedded import EMBEDDED, ModelNotInstalled, prepare
 
@@ -128,10 +134,17 @@ def gold(
     with_solution = [p for p in problems if p.solution]
     chains = agent.replay(with_solution)
     reasons = Counter(p.meta.get("gold_error", "no solution") for p in problems if not p.solution)
-    reasons.update(f"replay: {c.stop_reason}, answer {'wrong' if c.stop_reason == 'answer' else 'missing'}" for c in chains if not c.correct)
+    reasons.update(
+        f"replay: {c.stop_reason}, answer {'wrong' if c.stop_reason == 'answer' else 'missing'}"
+        for c in chains
+        if not c.correct
+    )
     correct = sum(c.correct for c in chains)
     write_jsonl(out / "chains.jsonl", [c for c in chains if c.correct])
-    console.print(f"{task}: {correct}/{len(problems)} problems ({correct / len(problems):.1%}) have a gold chain that reaches the gold answer")
+    console.print(
+        f"{task}: {correct}/{len(problems)} problems ({correct / len(problems):.1%}) have a gold chain that reaches "
+        "the gold answer"
+    )
     for reason, count in reasons.most_common():
         console.print(f"  {count:6d}  {reason}")
     console.print(f"Correct gold chains written to {out / 'chains.jsonl'}")
@@ -146,7 +159,9 @@ def generate_chains(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
-    teacher: Annotated[list[str] | None, typer.Option(help="gold, local:MODEL or server:MODEL@URL; repeat for several.")] = None,
+    teacher: Annotated[
+        list[str] | None, typer.Option(help="gold, local:MODEL or server:MODEL@URL; repeat for several.")
+    ] = None,
     k: Annotated[int, typer.Option(min=1, help="Chains per problem from each model teacher.")] = 4,
     temperature: Annotated[float, typer.Option(min=0.0)] = 0.8,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
@@ -158,29 +173,58 @@ def generate_chains(
     timeout: ServerTimeout = 120.0,
     retries: ServerRetries = 5,
     worked_examples: WorkedExamples = DEFAULTS.worked_examples,
-    chunk: Annotated[int, typer.Option(min=1, help="Problems per write: a crash loses at most one chunk's chains.")] = 32,
+    chunk: Annotated[
+        int, typer.Option(min=1, help="Problems per write: a crash loses at most one chunk's chains.")
+    ] = 32,
 ) -> None:
     """Teacher runs: k sampled chains per problem from each teacher, plus gold chains, labelled."""
     from fcdistill.agent import AgentConfig
     from fcdistill.backends import BackendError, make_backend
-    from fcdistill.teachers import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
+    from fcdistill.teachers import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
 
     teachers = teacher or ["gold", "local:smollm2-135m"]
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
-    settings = {"task": task, "n": n, "split": split, "difficulty": difficulty, "data": data, "depth": depth,
-                "teachers": teachers, "k": k, "sampling": sampling.model_dump(), "n_max": n_max, "protocol": protocol,
-                "worked_examples": worked_examples}
+    settings = {
+        "task": task,
+        "n": n,
+        "split": split,
+        "difficulty": difficulty,
+        "data": data,
+        "depth": depth,
+        "teachers": teachers,
+        "k": k,
+        "sampling": sampling.model_dump(),
+        "n_max": n_max,
+        "protocol": protocol,
+        "worked_examples": worked_examples,
+    }
     _check_protocol(protocol)
-    if not (out / SETTINGS).is_file():  # a new dataset: refuse a used --out before any work; a resumed one is checked below
+    if not (
+        out / SETTINGS
+    ).is_file():  # a new dataset: refuse a used --out before any work; a resumed one is checked below
         _check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
         backends = [
-            (name, None if kind == "gold" else make_backend(kind, name, base_url=url, batch_size=batch_size, concurrency=concurrency, timeout=timeout, retries=retries, log=console.print))
+            (
+                name,
+                None
+                if kind == "gold"
+                else make_backend(
+                    kind,
+                    name,
+                    base_url=url,
+                    batch_size=batch_size,
+                    concurrency=concurrency,
+                    timeout=timeout,
+                    retries=retries,
+                    log=console.print,
+                ),
+            )
             for kind, name, url in specs
         ]
         claim_directory(out, SETTINGS, settings)  # last: a command refused above leaves no settings behind
@@ -194,7 +238,9 @@ def generate_chains(
         with progress(console, "chains", total, completed=done) as bar:
             chains = generate(task_, problems, backends, config, k, out, chunk=chunk, on_chains=bar.advance)
     except BackendError as exc:
-        fail(f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.", code=1)
+        fail(
+            f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.", code=1
+        )
     console.print(f"{len(chains)} chains in {out / 'chains.jsonl'} ({time.perf_counter() - started:.0f} s this run)")
     for source in sorted({c.source for c in chains}):
         group = [c for c in chains if c.source == source]
@@ -204,10 +250,21 @@ def generate_chains(
 @app.command("pairs")
 def make_pairs(
     out: Annotated[Path, typer.Argument(help="A dataset directory made by `fcdistill generate`.")],
-    strategy: Annotated[str, typer.Option(help="chain (whole chains, the paper), step (the first differing turn) or branch (the correct rest against the wrong turn).")] = "chain",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="chain (whole chains, the paper), step (the first differing turn) or branch (the correct rest "
+            "against the wrong turn)."
+        ),
+    ] = "chain",
     max_per_problem: Annotated[int, typer.Option(min=1, help="Most pairs from one problem.")] = 4,
-    require_clean: Annotated[bool, typer.Option(help="Chosen chains must have every call valid, every value used, the answer from a function.")] = False,
-    per_task: Annotated[int | None, typer.Option(min=1, help="Pairs per task (every task gives the same number).")] = None,
+    require_clean: Annotated[
+        bool,
+        typer.Option(help="Chosen chains must have every call valid, every value used, the answer from a function."),
+    ] = False,
+    per_task: Annotated[
+        int | None, typer.Option(min=1, help="Pairs per task (every task gives the same number).")
+    ] = None,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Preference pairs (TRL conversational format) and a dataset card from a dataset's chains."""
@@ -223,26 +280,41 @@ def make_pairs(
     if not (out / CHAINS).is_file():
         fail(f"{out / CHAINS} does not exist; run `fcdistill generate --out {out}` first")
     try:
-        settings = PairSettings(strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, per_task=per_task)
+        settings = PairSettings(
+            strategy=strategy, max_per_problem=max_per_problem, require_clean=require_clean, per_task=per_task
+        )
         recorded = read_settings(out)
         chains = read_jsonl(out / CHAINS, Chain, torn_tail=True)  # a line torn by a kill is left to generate's resume
-        functions = {t: get_task(t, **{k: recorded.get(k) for k in ("difficulty", "data", "depth") if recorded.get("task") == t}).functions()
-                     for t in {c.task for c in chains}}
+        functions = {
+            t: get_task(
+                t, **{k: recorded.get(k) for k in ("difficulty", "data", "depth") if recorded.get("task") == t}
+            ).functions()
+            for t in {c.task for c in chains}
+        }
         pairs = balanced_pairs(chains, functions, settings, seed=seed)
     except ValidationError as exc:
         fail("; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors()))
     except (ValueError, OSError) as exc:
         fail(str(exc))
     if not pairs:
-        fail(f"no preference pairs from the {len(chains)} chains in {out / CHAINS}: no problem has both a correct and an incorrect chain "
-             "(add a teacher, raise --k or --temperature); nothing was written")
+        fail(
+            f"no preference pairs from the {len(chains)} chains in {out / CHAINS}: no problem has both a correct and "
+            "an incorrect chain "
+            "(add a teacher, raise --k or --temperature); nothing was written"
+        )
     write_dataset(out, chains, pairs, strategy, recorded)
-    console.print(f"{len(pairs)} pairs ({strategy}) from {len({p.problem_id for p in pairs})} of {len({c.problem_id for c in chains})} problems -> {out / 'pairs.jsonl'}")
+    console.print(
+        f"{len(pairs)} pairs ({strategy}) from {len({p.problem_id for p in pairs})} of "
+        f"{len({c.problem_id for c in chains})} problems -> {out / 'pairs.jsonl'}"
+    )
 
 
 @app.command("eval")
 def evaluate(
-    model: Annotated[str, typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name.")] = "smollm2-135m",
+    model: Annotated[
+        str,
+        typer.Option(help="Embedded model name, local model directory, Hugging Face id, or the server's model name."),
+    ] = "smollm2-135m",
     task: TaskName = "arith",
     n: Count = 50,
     n_max: NMax = DEFAULTS.n_max,
@@ -253,7 +325,10 @@ def evaluate(
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     protocol: ProtocolOption = DEFAULTS.protocol,
-    server_tools: Annotated[bool, typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt).")] = True,
+    server_tools: Annotated[
+        bool,
+        typer.Option(help="Server backend, json protocol: pass tools= natively (off: describe them in the prompt)."),
+    ] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Local backend: chains per generate call.")] = 16,
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
     timeout: ServerTimeout = 120.0,
@@ -261,8 +336,12 @@ def evaluate(
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
     seed: Annotated[int, typer.Option(help="Seeds the problems and the sampling.")] = 0,
-    max_invalid: Annotated[int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")] = DEFAULTS.max_invalid,
-    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-<task>-<model>-<time>).")] = None,
+    max_invalid: Annotated[
+        int, typer.Option(min=0, help="Invalid calls tolerated before a chain stops.")
+    ] = DEFAULTS.max_invalid,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default runs/eval-<task>-<model>-<time>).")
+    ] = None,
     show: Annotated[int, typer.Option(min=0, help="Chains to print in full.")] = 1,
     worked_examples: WorkedExamples = DEFAULTS.worked_examples,
 ) -> None:
@@ -280,16 +359,29 @@ def evaluate(
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
         problems = task_.problems(n, split=split, seed=seed)
-        backend_ = make_backend(backend, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency, server_tools=server_tools,
-                                timeout=timeout, retries=retries, log=console.print)
+        backend_ = make_backend(
+            backend,
+            model,
+            base_url=base_url,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            server_tools=server_tools,
+            timeout=timeout,
+            retries=retries,
+            log=console.print,
+        )
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
     sampling = Sampling(temperature=temperature, top_p=top_p, seed=seed)
-    config = AgentConfig(n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling, worked_examples=worked_examples)
+    config = AgentConfig(
+        n_max=n_max, max_invalid=max_invalid, protocol=protocol, sampling=sampling, worked_examples=worked_examples
+    )
     console.print(f"Running {model} ({backend}) on {n} {task} problems, protocol {protocol}, n_max {n_max}")
     try:
         with progress(console, "chains finished", len(problems)) as bar:
-            chains, summary = run_evaluation(backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(done))
+            chains, summary = run_evaluation(
+                backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(done)
+            )
     except BackendError as exc:
         fail(f"{exc}. Nothing was written to {out}.", code=1)
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
@@ -300,13 +392,30 @@ def evaluate(
 
 @app.command("train")
 def train_student(
-    pairs: Annotated[str, typer.Argument(help="Pairs: a directory or JSONL file from `fcdistill pairs`, any TRL-format preference JSONL, or a hub dataset id.")],
-    out: Annotated[Path, typer.Option(help="Run directory: checkpoints/, model/ (the trained model), log.json, training.png.")],
-    config: Annotated[Path | None, typer.Option(help="YAML file of training settings (the fields of TrainConfig); flags below override it.")] = None,
-    model: Annotated[str | None, typer.Option(help="Student: embedded name, local model directory or hub id (default smollm2-135m).")] = None,
+    pairs: Annotated[
+        str,
+        typer.Argument(
+            help="Pairs: a directory or JSONL file from `fcdistill pairs`, any TRL-format preference JSONL, or a hub "
+            "dataset id."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Run directory: checkpoints/, model/ (the trained model), log.json, training.png.")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of training settings (the fields of TrainConfig); flags below override it."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Student: embedded name, local model directory or hub id (default smollm2-135m).")
+    ] = None,
     method: Annotated[str | None, typer.Option(help="full or lora (default full).")] = None,
-    loss: Annotated[list[str] | None, typer.Option(help="DPO loss: sigmoid, ipo, robust, hinge (repeat to sum; default sigmoid).")] = None,
-    nll_weight: Annotated[float | None, typer.Option(help="Weight of an NLL term on the chosen chain (default 0).")] = None,
+    loss: Annotated[
+        list[str] | None, typer.Option(help="DPO loss: sigmoid, ipo, robust, hinge (repeat to sum; default sigmoid).")
+    ] = None,
+    nll_weight: Annotated[
+        float | None, typer.Option(help="Weight of an NLL term on the chosen chain (default 0).")
+    ] = None,
     beta: Annotated[float | None, typer.Option(help="DPO beta (default 0.1).")] = None,
     learning_rate: Annotated[float | None, typer.Option("--lr", help="Learning rate.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Epochs over the pairs (default 1).")] = None,
@@ -319,15 +428,26 @@ def train_student(
     """DPO of a student on preference pairs (TRL + peft); function results do not count in the loss."""
     from pydantic import ValidationError
 
-    from fcdistill.files import RecordFileError
     from fcdistill.configfile import load_yaml_model
+    from fcdistill.files import RecordFileError
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.training import TrainConfig
     from fcdistill.training.dpo import train
     from fcdistill.training.sequences import RenderError
 
-    flags = {"model": model, "method": method, "loss": loss, "nll_weight": nll_weight, "beta": beta, "learning_rate": learning_rate,
-             "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "max_length": max_length, "max_pairs": max_pairs}
+    flags = {
+        "model": model,
+        "method": method,
+        "loss": loss,
+        "nll_weight": nll_weight,
+        "beta": beta,
+        "learning_rate": learning_rate,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "max_pairs": max_pairs,
+    }
     _check_writable(out)
     try:
         settings = load_yaml_model(config, TrainConfig, overrides={k: v for k, v in flags.items() if v is not None})
@@ -342,23 +462,29 @@ def train_student(
             f"Trained {summary['steps']} steps on {summary['pairs']} pairs in {summary['seconds']:.0f} s "
             f"({summary['seconds_per_pair']:.2f} s/pair, peak memory {summary['peak_memory_mb']} MB); "
             f"loss {first.get('loss', float('nan')):.3f} -> {last.get('loss', float('nan')):.3f}, "
-            f"reward margin {first.get('rewards/margins', float('nan')):.3f} -> {last.get('rewards/margins', float('nan')):.3f}"
+            f"reward margin {first.get('rewards/margins', float('nan')):.3f} -> "
+            f"{last.get('rewards/margins', float('nan')):.3f}"
         )
         console.print(f"Model: {summary['model']} (use it with `fcdistill eval --model {summary['model']}`)")
 
 
 @app.command("compare")
 def compare_models(
-    runs: Annotated[list[Path], typer.Argument(help="Evaluation directories from `fcdistill eval` (chains.jsonl); the first is the baseline.")],
-    n_max: Annotated[list[int] | None, typer.Option("--n-max", min=1, help="Step budgets to score at (repeat; default: 10 and 20).")] = None,
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Evaluation directories from `fcdistill eval` (chains.jsonl); the first is the baseline."),
+    ],
+    n_max: Annotated[
+        list[int] | None, typer.Option("--n-max", min=1, help="Step budgets to score at (repeat; default: 10 and 20).")
+    ] = None,
     label: Annotated[list[str] | None, typer.Option(help="A name per directory (default: the directory name).")] = None,
 ) -> None:
     """Accuracy with 95% CIs per model, and paired tests (exact McNemar, Wilcoxon) against the first."""
-    from fcdistill.files import RecordFileError, read_jsonl
-    from fcdistill.records import Chain
     from fcdistill.evaluation.compare import score
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
     from fcdistill.evaluation.run import CHAINS
+    from fcdistill.files import RecordFileError, read_jsonl
+    from fcdistill.records import Chain
 
     labels = label or [r.name for r in runs]
     if len(labels) != len(runs) or len(set(labels)) != len(labels):
@@ -376,16 +502,20 @@ def compare_models(
 
 @app.command("run")
 def run_pipeline(
-    config: Annotated[Path, typer.Argument(help="Run config (YAML): tasks, teachers, pairs, training, evaluation. See configs/.")],
-    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<config name>); re-running resumes it.")] = None,
+    config: Annotated[
+        Path, typer.Argument(help="Run config (YAML): tasks, teachers, pairs, training, evaluation. See configs/.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default runs/<config name>); re-running resumes it.")
+    ] = None,
 ) -> None:
     """The whole pipeline: teacher chains -> pairs -> DPO -> evaluation of base vs trained -> report."""
     from pydantic import ValidationError
 
     from fcdistill.backends import BackendError
-    from fcdistill.files import RecordFileError
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
     from fcdistill.evaluation.stats import format_p
+    from fcdistill.files import RecordFileError
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.pipeline.config import load_run_config
     from fcdistill.pipeline.run import Pipeline, write_outputs
@@ -414,10 +544,13 @@ def run_pipeline(
         if c.a == "base" and c.b == "trained":
             console.print(
                 f"[bold]trained vs base[/] on {c.task} (n_max {c.n_max}, {c.n} held-out problems): "
-                f"{c.a_correct / c.n:.1%} -> {c.b_correct / c.n:.1%}, McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p = {format_p(c.wilcoxon_p)}"
+                f"{c.a_correct / c.n:.1%} -> {c.b_correct / c.n:.1%}, McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p "
+                f"= {format_p(c.wilcoxon_p)}"
             )
     if results.stages:
-        console.print("Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items()))
+        console.print(
+            "Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items())
+        )
     console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  {time.perf_counter() - started:.0f} s")
 
 

@@ -84,12 +84,17 @@ class RunDirError(ValueError):
 def differences(before: Any, after: Any, where: str = "") -> list[str]:
     """The dotted names of the fields two settings dicts disagree on."""
     if isinstance(before, dict) and isinstance(after, dict):
-        return [d for k in sorted(before.keys() | after.keys(), key=str)
-                for d in differences(before.get(k), after.get(k), f"{where}.{k}" if where else str(k))]
+        return [
+            d
+            for k in sorted(before.keys() | after.keys(), key=str)
+            for d in differences(before.get(k), after.get(k), f"{where}.{k}" if where else str(k))
+        ]
     return [] if before == after else [where or "settings"]
 
 
-def check_directory(out: Path, name: str | None = None, settings: dict[str, Any] | None = None, *, resume: bool = True) -> bool:
+def check_directory(
+    out: Path, name: str | None = None, settings: dict[str, Any] | None = None, *, resume: bool = True
+) -> bool:
     """The one guard of every output directory. True: `out/name` holds these same settings and
     the run resumes (only when `resume`). False: `out` is new or empty. Anything else there —
     other settings, or files of something else — is refused, and never written into."""
@@ -101,14 +106,18 @@ def check_directory(out: Path, name: str | None = None, settings: dict[str, Any]
             raise RunDirError(f"{path}: not valid JSON ({exc}); restore it or choose a new --out") from None
         changed = differences(before, settings)
         if changed:
-            raise RunDirError(f"{out} holds a run with other settings (differs in: {', '.join(changed)}); "
-                              "re-run with the same settings to resume, or choose a new --out")
+            raise RunDirError(
+                f"{out} holds a run with other settings (differs in: {', '.join(changed)}); "
+                "re-run with the same settings to resume, or choose a new --out"
+            )
         return True
     if path is not None and path.is_file():
         raise RunDirError(f"{out} holds a run already; choose a new --out, or resume it (nothing was overwritten)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         what = f" or a run of this command (no {name})" if name else ""
-        raise RunDirError(f"{out} already exists and is not an empty directory{what}; choose a new --out (nothing was overwritten)")
+        raise RunDirError(
+            f"{out} already exists and is not an empty directory{what}; choose a new --out (nothing was overwritten)"
+        )
     return False
 
 

@@ -34,7 +34,11 @@ class _Lines:
     def line(self, now: float) -> str:
         done, elapsed = self.count - self.start_count, now - self.started
         rate = done / elapsed if elapsed > 0 else 0.0
-        left = f", about {(self.total - self.count) / rate / 60:.1f} min left" if rate > 0 and self.count < self.total else ""
+        left = (
+            f", about {(self.total - self.count) / rate / 60:.1f} min left"
+            if rate > 0 and self.count < self.total
+            else ""
+        )
         return f"{self.description}: {self.count}/{self.total} ({rate:.2f}/s{left})"
 
 
@@ -55,6 +59,12 @@ def progress(console: Console, description: str, total: int, completed: int = 0)
     if not console.is_terminal:
         yield _Lines(console, description, total, completed)
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         yield _Bar(bar, bar.add_task(description, total=total, completed=completed))

@@ -64,7 +64,9 @@ class Chain(BaseModel):
     sample: int = Field(default=0, description="Which of the k samples of this problem and source.")
     protocol: ProtocolName
     messages: list[Message]
-    prompt_length: int = Field(description="How many leading messages are the prompt (system, worked examples, problem).")
+    prompt_length: int = Field(
+        description="How many leading messages are the prompt (system, worked examples, problem)."
+    )
     tools: list[dict[str, Any]]
     calls: list[CallRecord]
     answer: str | None = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import Backend
-from fcdistill.files import read_jsonl, write_text_atomic
+from fcdistill.files import read_jsonl
 from fcdistill.records import Chain, Problem
 from fcdistill.tasks.base import Task
 

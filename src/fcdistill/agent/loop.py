@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from fcdistill.agent.prompt import initial_messages, system_prompt
 from fcdistill.agent.protocols import get_protocol
 from fcdistill.backends.base import Backend, Completion, Turn
-from fcdistill.records import CallRecord, Chain, Message, Problem, ProtocolName, Sampling, StopReason
 from fcdistill.functions.calls import CallError
 from fcdistill.functions.registry import FunctionSet, format_arguments
+from fcdistill.records import CallRecord, Chain, Message, Problem, ProtocolName, Sampling, StopReason
 from fcdistill.tasks.base import Task
 
 
@@ -58,13 +58,17 @@ class _Schedule:
     """The agent as a `TurnSource`: at most `window` chains live at once; a chain's next turn is
     ready when its reply has come back and been run, the next waiting chain starts when one ends."""
 
-    def __init__(self, agent: Agent, chains: list[_Running], window: int, on_step: Callable[[int, int], None] | None) -> None:
+    def __init__(
+        self, agent: Agent, chains: list[_Running], window: int, on_step: Callable[[int, int], None] | None
+    ) -> None:
         self.agent, self.chains, self.window, self.on_step = agent, chains, window, on_step
         self.waiting = deque(range(len(chains)))
         self.turns: deque[Turn] = deque()
         self.live = 0
         self.finished = 0
-        self.prefix = agent.conversation(initial_messages(chains[0].problem, agent.system, agent.examples)[:-1]) if chains else []
+        self.prefix = (
+            agent.conversation(initial_messages(chains[0].problem, agent.system, agent.examples)[:-1]) if chains else []
+        )
 
     def _turn(self, key: int) -> Turn:
         running = self.chains[key]
@@ -96,7 +100,9 @@ class Agent:
         self.task = task
         self.config = config or AgentConfig()
         sampling = self.config.sampling
-        self.sampling = sampling if sampling.max_new_tokens else sampling.model_copy(update={"max_new_tokens": task.reply_tokens})
+        self.sampling = (
+            sampling if sampling.max_new_tokens else sampling.model_copy(update={"max_new_tokens": task.reply_tokens})
+        )
         self.protocol = get_protocol(self.config.protocol)
         self.functions = task.functions()
         self.tools = self.functions.json_schemas()
@@ -105,7 +111,10 @@ class Agent:
         for example in task.worked_examples()[: self.config.worked_examples]:
             played = self._play(self._start(example, [{"role": "user", "content": example.question}]))
             if not self.task.check(played.answer, example):
-                raise ValueError(f"worked example {example.id} does not reach its answer: {played.calls[-1].result if played.calls else 'no calls'}")
+                raise ValueError(
+                    f"worked example {example.id} does not reach its answer: "
+                    f"{played.calls[-1].result if played.calls else 'no calls'}"
+                )
             self.examples += played.messages
 
     def _start(self, problem: Problem, messages: list[Message], sample: int = 0) -> _Running:
@@ -116,13 +125,18 @@ class Agent:
     def replay(self, problems: list[Problem]) -> list[Chain]:
         """Gold chains (source 'gold'): each problem's gold solution played through the same
         parse, validate and execute path as a model's calls."""
-        return [self._record(self._play(self._start(p, initial_messages(p, self.system, self.examples))), "gold") for p in problems]
+        return [
+            self._record(self._play(self._start(p, initial_messages(p, self.system, self.examples))), "gold")
+            for p in problems
+        ]
 
     def _play(self, running: _Running) -> _Running:
         if not running.problem.solution:
             raise ValueError(f"problem {running.problem.id} has no gold solution")
         for step, text in enumerate(running.problem.solution, start=1):
-            self._advance(running, self.protocol.scripted(text, running.functions), step, n_max=len(running.problem.solution))
+            self._advance(
+                running, self.protocol.scripted(text, running.functions), step, n_max=len(running.problem.solution)
+            )
             if running.stop_reason:
                 break
         return running
@@ -135,7 +149,9 @@ class Agent:
         `_Schedule`), so the chains advance independently of each other."""
         if self.backend is None:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
-        chains = [self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)]
+        chains = [
+            self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)
+        ]
         schedule = _Schedule(self, chains, self.backend.window or len(chains), on_step)
         _, tools = self.protocol.request([], self.tools, self.backend.native_tools)
         self.backend.serve(schedule, self.sampling, tools=tools, until=self.protocol.reply_end)
@@ -170,7 +186,11 @@ class Agent:
             result, ok = str(exc), False
         else:
             arguments = format_arguments(execution.arguments)
-            running.calls.append(CallRecord(step=step, raw=raw, name=execution.name, arguments=arguments, valid=True, result=execution.result))
+            running.calls.append(
+                CallRecord(
+                    step=step, raw=raw, name=execution.name, arguments=arguments, valid=True, result=execution.result
+                )
+            )
             if execution.terminal:
                 running.answer, running.stop_reason = execution.result, "answer"
             result, ok = execution.result, True

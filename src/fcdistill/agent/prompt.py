@@ -4,8 +4,8 @@ the agent through the real functions, so every result shown is one the functions
 
 from __future__ import annotations
 
-from fcdistill.records import Message, Problem
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Message, Problem
 
 
 def system_prompt(functions: FunctionSet, instructions: str) -> str:

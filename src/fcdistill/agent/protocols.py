@@ -15,9 +15,9 @@ import re
 from typing import Any, Protocol
 
 from fcdistill.backends.base import Completion
-from fcdistill.records import Message, ProtocolName
 from fcdistill.functions.calls import MAX_CALL_CHARS, Call, CallError, parse_call, valid_text
 from fcdistill.functions.registry import FunctionSet, format_arguments
+from fcdistill.records import Message, ProtocolName
 
 # No `\s*` next to a lazy or optional part: on long runs of whitespace that backtracks quadratically.
 _FENCE_OPEN = re.compile(r"^```[a-zA-Z]*")
@@ -86,8 +86,9 @@ class CallProtocol(Protocol):
     name: str
     instructions: str
 
-    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
-                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+    def request(
+        self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+    ) -> tuple[list[Message], list[dict[str, Any]] | None]:
         """The conversation and the tools as the backend gets them."""
         ...
 
@@ -117,8 +118,9 @@ class TextProtocol:
         "When you know the final answer, call Answer."
     )
 
-    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
-                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+    def request(
+        self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+    ) -> tuple[list[Message], list[dict[str, Any]] | None]:
         return messages, None  # the functions are described in the system prompt
 
     def scripted(self, text: str, functions: FunctionSet) -> Completion:
@@ -171,8 +173,9 @@ class JsonProtocol:
         "When you know the final answer, call Answer."
     )
 
-    def request(self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
-                ) -> tuple[list[Message], list[dict[str, Any]] | None]:
+    def request(
+        self, messages: list[Message], tools: list[dict[str, Any]], native_tools: bool
+    ) -> tuple[list[Message], list[dict[str, Any]] | None]:
         """Tools passed natively where the backend can; otherwise described Hermes-style in the prompt."""
         return (messages, tools) if native_tools else (hermes_messages(messages, tools), None)
 
@@ -204,7 +207,8 @@ class JsonProtocol:
         calls = _tool_calls(completion)
         if not calls:
             raise CallError(
-                'No tool call found. Call exactly one function: <tool_call>{"name": "...", "arguments": {...}}</tool_call>'
+                "No tool call found. Call exactly one function: "
+                '<tool_call>{"name": "...", "arguments": {...}}</tool_call>'
             )
         if len(calls) > 1:
             raise CallError("Call exactly one function per reply; you called several.")

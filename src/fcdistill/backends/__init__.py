@@ -29,7 +29,9 @@ def make_backend(
             raise ValueError("the server backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
         from fcdistill.backends.server import ServerBackend
 
-        return ServerBackend(model, base_url, concurrency=concurrency, native_tools=server_tools, timeout=timeout, max_retries=retries)
+        return ServerBackend(
+            model, base_url, concurrency=concurrency, native_tools=server_tools, timeout=timeout, max_retries=retries
+        )
     raise ValueError(f"unknown backend '{kind}'; choose one of: {', '.join(BACKENDS)}")
 
 

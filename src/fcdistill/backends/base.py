@@ -71,8 +71,13 @@ class Backend(Protocol):
     native_tools: bool
     window: int | None
 
-    def serve(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None = None,
-              until: Until | None = None) -> None: ...
+    def serve(
+        self,
+        source: TurnSource,
+        sampling: Sampling,
+        tools: list[dict[str, Any]] | None = None,
+        until: Until | None = None,
+    ) -> None: ...
 
 
 def serve_in_lockstep(complete: Callable[[list[Turn]], list[Completion]], source: TurnSource, limit: int) -> None:

@@ -53,10 +53,18 @@ class ContinuousBatch:
     # -- serving ----------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def run(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None, until: Until | None) -> None:
+    def run(
+        self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None, until: Until | None
+    ) -> None:
         self.sampling, self.tools, self.until, self.prefix_messages = sampling, tools, until, source.prefix
-        self.warpers = [] if sampling.greedy else [TemperatureLogitsWarper(sampling.temperature), *(
-            [TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1.0 else [])]
+        self.warpers = (
+            []
+            if sampling.greedy
+            else [
+                TemperatureLogitsWarper(sampling.temperature),
+                *([TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1.0 else []),
+            ]
+        )
         self.rows: list[_Row | None] = [None] * self.slots
         self.cache, self.mask, self.width = None, None, 0
         self.prefix: Entry | None = None
@@ -100,7 +108,11 @@ class ContinuousBatch:
         if all(row is None for row in self.rows):
             self.prefix = self._pin(ids)
         shared = len(self.prefix.ids) if self.prefix is not None else 0
-        fits = [i for i, row in enumerate(ids) if self.prefix is None or (len(row) > shared and row[:shared] == self.prefix.ids.tolist())]
+        fits = [
+            i
+            for i, row in enumerate(ids)
+            if self.prefix is None or (len(row) > shared and row[:shared] == self.prefix.ids.tolist())
+        ]
         waiting = [t for i, t in enumerate(turns) if i not in fits]
         if not fits:
             return waiting
@@ -117,23 +129,42 @@ class ContinuousBatch:
             mask.append([1] * shared + [0] * gap + [1] * (n - shared) + [0] * rest + [1] * (len(row) - n))
         mask_t = torch.tensor(mask, device=self.device)
         positions = (mask_t.cumsum(-1) - 1).clamp(min=0)[:, -width:]
-        out = self.model(input_ids=torch.tensor(input_ids, device=self.device), attention_mask=mask_t, position_ids=positions,
-                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = self.model(
+            input_ids=torch.tensor(input_ids, device=self.device),
+            attention_mask=mask_t,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         self._place(turns, ids, cache, mask_t[:, shared:], free, out.logits[:, -1])
         return waiting
 
     def _pin(self, ids: list[list[int]]) -> Entry | None:
         """The prefix every row of this batch will share: what the source's conversations all
         start with, as far as the first prompts' tokens agree."""
-        hint = self.tokenizer(self.renderer.render(self.prefix_messages, self.tools, generation_prompt=False),
-                              add_special_tokens=self.renderer.add_special_tokens)["input_ids"] if self.prefix_messages else ids[0]
+        hint = (
+            self.tokenizer(
+                self.renderer.render(self.prefix_messages, self.tools, generation_prompt=False),
+                add_special_tokens=self.renderer.add_special_tokens,
+            )["input_ids"]
+            if self.prefix_messages
+            else ids[0]
+        )
         n = min(len(hint), *(len(row) - 1 for row in ids))
         for row in ids:
             n = min(n, common_prefix(np.asarray(hint), np.asarray(row)))
         return self.kv.pin(ids[0][:n])
 
-    def _place(self, turns: list[Turn], ids: list[list[int]], cache: Any, own_mask: torch.Tensor, free: list[int],
-               logits: torch.Tensor) -> None:
+    def _place(
+        self,
+        turns: list[Turn],
+        ids: list[list[int]],
+        cache: Any,
+        own_mask: torch.Tensor,
+        free: list[int],
+        logits: torch.Tensor,
+    ) -> None:
         """Copy the joining rows' keys and values (own tokens, right-aligned) into free slots."""
         joining = own_mask.shape[1]
         active = [i for i, row in enumerate(self.rows) if row is not None]
@@ -172,7 +203,9 @@ class ContinuousBatch:
         cache = growing_cache()
         old = self.cache.layers if self.cache is not None else [None] * like.num_hidden_layers
         for index, layer in enumerate(old):
-            buffers = [torch.zeros(self.slots, heads, width + ROOM, dim, dtype=dtype, device=self.device) for _ in range(2)]
+            buffers = [
+                torch.zeros(self.slots, heads, width + ROOM, dim, dtype=dtype, device=self.device) for _ in range(2)
+            ]
             if layer is not None and keep:
                 buffers[0][:, :, width - keep : width] = layer.keys[:, :, self.width - keep : self.width]
                 buffers[1][:, :, width - keep : width] = layer.values[:, :, self.width - keep : self.width]
@@ -193,9 +226,14 @@ class ContinuousBatch:
         positions = [[row.position if on else 0] for row, on in zip(self.rows, live)]
         column = torch.tensor(live, dtype=self.mask.dtype, device=self.device)[:, None]
         self.mask = torch.cat([self.mask, column], dim=1)
-        out = self.model(input_ids=torch.tensor(tokens, device=self.device), attention_mask=self.mask,
-                         position_ids=torch.tensor(positions, device=self.device), past_key_values=self.cache,
-                         use_cache=True, logits_to_keep=1)
+        out = self.model(
+            input_ids=torch.tensor(tokens, device=self.device),
+            attention_mask=self.mask,
+            position_ids=torch.tensor(positions, device=self.device),
+            past_key_values=self.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         self.width += 1
         for row, on, logits in zip(self.rows, live, out.logits[:, -1]):
             if on:
@@ -235,4 +273,6 @@ class ContinuousBatch:
         own = self.mask[slot, self.shared :].nonzero().squeeze(1)
         fed = len(own) - (len(row.ids) - self.shared)
         layers = [(layer.keys[slot][:, own], layer.values[slot][:, own]) for layer in self.cache.layers]
-        self.kv.entries.append(Entry(np.asarray(row.ids + row.tokens[:fed], dtype=np.int64), layers, self.kv.round, self.prefix))
+        self.kv.entries.append(
+            Entry(np.asarray(row.ids + row.tokens[:fed], dtype=np.int64), layers, self.kv.round, self.prefix)
+        )

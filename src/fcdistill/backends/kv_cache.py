@@ -53,14 +53,20 @@ class GrowingLayer(DynamicLayer):
     def get_seq_length(self) -> int:
         return self.own_length() + (self.prefix[0].shape[1] if self.prefix is not None else 0)
 
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
         length, new = self.own_length(), key_states.shape[-2]
         buffers = getattr(self, "_buffers", None)
         # Another method (crop, batch_select_indices, ...) may have replaced the views with tensors of its own.
-        if buffers is None or length and (self.keys.data_ptr() != buffers[0].data_ptr() or buffers[0].shape[0] != key_states.shape[0]) \
-                or length + new > buffers[0].shape[-2]:
+        if (
+            buffers is None
+            or length
+            and (self.keys.data_ptr() != buffers[0].data_ptr() or buffers[0].shape[0] != key_states.shape[0])
+            or length + new > buffers[0].shape[-2]
+        ):
             shape = (*key_states.shape[:-2], length + new + ROOM, key_states.shape[-1])
             buffers = (key_states.new_empty(shape), value_states.new_empty(shape))
             if length:
@@ -75,8 +81,13 @@ class GrowingLayer(DynamicLayer):
         return self.keys, self.values
 
     @classmethod
-    def holding(cls, keys: torch.Tensor, values: torch.Tensor, length: int,
-                prefix: tuple[torch.Tensor, torch.Tensor] | None = None) -> GrowingLayer:
+    def holding(
+        cls,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        length: int,
+        prefix: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> GrowingLayer:
         """A layer whose buffers are `keys`/`values`, their first `length` tokens filled, after `prefix`."""
         layer = cls()
         layer.lazy_initialization(keys, values)
@@ -233,11 +244,13 @@ class KVCache:
 
     def _touch(self, matches: list[tuple[int, int]], reused: list[int]) -> None:
         self.reused_tokens += sum(reused)
-        for (index, n) in matches:
+        for index, n in matches:
             if n:
                 self.entries[index].round = self.round
 
-    def _cache(self, matches: list[tuple[int, int]], reused: list[int], shared: int, prefix: Entry | None) -> DynamicCache:
+    def _cache(
+        self, matches: list[tuple[int, int]], reused: list[int], shared: int, prefix: Entry | None
+    ) -> DynamicCache:
         """Each row's own cached KV copied once, straight into the buffers generation then grows into."""
         width = max(reused) - shared
         cache = growing_cache()

@@ -17,14 +17,14 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-hf_logging.disable_progress_bar()
-
 from fcdistill.backends.base import Completion, Turn, TurnSource, Until, serve_in_lockstep
 from fcdistill.backends.engine import ContinuousBatch
 from fcdistill.backends.kv_cache import KVCache, Reuse
 from fcdistill.backends.render import Renderer
-from fcdistill.records import Message, Sampling
 from fcdistill.models import resolve
+from fcdistill.records import Message, Sampling
+
+hf_logging.disable_progress_bar()
 
 
 class RowSampler(LogitsProcessor):
@@ -87,7 +87,11 @@ class LocalBackend:
             raise ValueError(f"kv_cache must be steps, prefix or off, not {kv_cache!r}")
         self.kv_cache = KVCache(self.model, across_steps=kv_cache == "steps") if kv_cache != "off" else None
         continuous = self.kv_cache is not None and self.kv_cache.enabled and self.kv_cache.across_steps
-        self.engine = ContinuousBatch(self.model, self.tokenizer, self.renderer, self.kv_cache, batch_size) if continuous else None
+        self.engine = (
+            ContinuousBatch(self.model, self.tokenizer, self.renderer, self.kv_cache, batch_size)
+            if continuous
+            else None
+        )
 
     @property
     def window(self) -> int:
@@ -96,8 +100,13 @@ class LocalBackend:
     def render(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> str:
         return self.renderer.render(messages, tools)
 
-    def serve(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None = None,
-              until: Until | None = None) -> None:
+    def serve(
+        self,
+        source: TurnSource,
+        sampling: Sampling,
+        tools: list[dict[str, Any]] | None = None,
+        until: Until | None = None,
+    ) -> None:
         """Continuous batching (`ContinuousBatch`) where the KV cache runs across steps; otherwise
         every ready turn in one `model.generate` batch at a time."""
         if self.engine is not None:
@@ -105,7 +114,9 @@ class LocalBackend:
         else:
             serve_in_lockstep(lambda turns: self._complete(turns, sampling, tools, until), source, self.batch_size)
 
-    def _complete(self, turns: list[Turn], sampling: Sampling, tools: list[dict[str, Any]] | None, until: Until | None) -> list[Completion]:
+    def _complete(
+        self, turns: list[Turn], sampling: Sampling, tools: list[dict[str, Any]] | None, until: Until | None
+    ) -> list[Completion]:
         prompts = [self.render(t.messages, tools) for t in turns]
         if self.kv_cache:
             self.kv_cache.new_round()
@@ -140,15 +151,23 @@ class LocalBackend:
             "input_ids": torch.tensor(input_ids, device=self.device),
             "attention_mask": torch.tensor(mask, device=self.device),
         }
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_new_tokens, "pad_token_id": pad, "past_key_values": reuse.cache,
-                                  "return_dict_in_generate": True}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_new_tokens,
+            "pad_token_id": pad,
+            "past_key_values": reuse.cache,
+            "return_dict_in_generate": True,
+        }
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if not sampling.greedy:
-            kwargs["logits_processor"] = LogitsProcessorList([RowSampler(seeds, sampling.temperature, sampling.top_p, self.device)])
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [RowSampler(seeds, sampling.temperature, sampling.top_p, self.device)]
+            )
         if stop:
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
         if until:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([ReplyEnd(self.tokenizer, enc["input_ids"].shape[1], until)])
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [ReplyEnd(self.tokenizer, enc["input_ids"].shape[1], until)]
+            )
         out = self.model.generate(**enc, **kwargs)
         generated = out.sequences[:, enc["input_ids"].shape[1] :]
         if reuse.cache is not None:

@@ -44,16 +44,24 @@ class Renderer:
 
     def _template_renders_tools(self) -> bool:
         probe = [{"role": "user", "content": "hi"}]
-        tool = {"type": "function", "function": {"name": "ProbeTool", "description": "x", "parameters": {"type": "object", "properties": {}}}}
+        tool = {
+            "type": "function",
+            "function": {"name": "ProbeTool", "description": "x", "parameters": {"type": "object", "properties": {}}},
+        }
         try:
             text = self.tokenizer.apply_chat_template(probe, tools=[tool], tokenize=False)
         except Exception:  # templates raise arbitrary errors on unknown arguments
             return False
         return "ProbeTool" in text
 
-    def render(self, messages: list[Message], tools: list[dict[str, Any]] | None = None, *, generation_prompt: bool = True) -> str:
+    def render(
+        self, messages: list[Message], tools: list[dict[str, Any]] | None = None, *, generation_prompt: bool = True
+    ) -> str:
         if not self.chat:
             return render_plain(messages, generation_prompt)
         return self.tokenizer.apply_chat_template(
-            messages, tools=tools if self.native_tools else None, add_generation_prompt=generation_prompt, tokenize=False
+            messages,
+            tools=tools if self.native_tools else None,
+            add_generation_prompt=generation_prompt,
+            tokenize=False,
         )

@@ -61,8 +61,13 @@ class ServerBackend:
             max_retries=0,  # retried here, malformed answers included
         )
 
-    def serve(self, source: TurnSource, sampling: Sampling, tools: list[dict[str, Any]] | None = None,
-              until: Until | None = None) -> None:
+    def serve(
+        self,
+        source: TurnSource,
+        sampling: Sampling,
+        tools: list[dict[str, Any]] | None = None,
+        until: Until | None = None,
+    ) -> None:
         """`concurrency` requests in flight; a chain's next request goes out as soon as its reply
         is back. `until` is not sent: an OpenAI server knows only stop strings (the agent cuts the text)."""
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
@@ -116,17 +121,27 @@ class ServerBackend:
         for attempt in range(self.max_retries + 1):
             try:
                 response = self.client.chat.completions.create(**request)
-                if not isinstance(response, ChatCompletion) or not response.choices or getattr(response.choices[0], "message", None) is None:
+                if (
+                    not isinstance(response, ChatCompletion)
+                    or not response.choices
+                    or getattr(response.choices[0], "message", None) is None
+                ):
                     raise _Malformed(f"not a chat completion with a message: {str(response)[:200]!r}")
                 return response
             except openai.APIStatusError as exc:
                 if exc.status_code < 500 and exc.status_code not in (408, 409, 429):
                     raise
                 failure: Exception = exc
-            except (openai.APIConnectionError, openai.APIResponseValidationError, json.JSONDecodeError, _Malformed) as exc:
+            except (
+                openai.APIConnectionError,
+                openai.APIResponseValidationError,
+                json.JSONDecodeError,
+                _Malformed,
+            ) as exc:
                 failure = exc
             if attempt < self.max_retries:
                 time.sleep(min(self.retry_wait * 2**attempt, MAX_WAIT_S))
         raise BackendError(
-            f"server {self.base_url} failed {self.max_retries + 1} times in a row; last: {type(failure).__name__}: {failure}"[:600]
+            f"server {self.base_url} failed {self.max_retries + 1} times in a row; last: {type(failure).__name__}: "
+            f"{failure}"[:600]
         )

@@ -37,8 +37,9 @@ def shared_prefix_attention(
     tokens follow. The mask covers prefix and own columns, as for a plain cache."""
     prefix = getattr(key, "shared_prefix", None)
     if prefix is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      is_causal=is_causal, **kwargs)
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, is_causal=is_causal, **kwargs
+        )
     prefix_keys, prefix_values = prefix
     batch, heads, length, dim = query.shape
     kv_heads, shared, own = prefix_keys.shape[0], prefix_keys.shape[1], key.shape[2]
@@ -69,8 +70,9 @@ def shared_prefix_attention(
     return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
 
 
-def _attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float,
-            allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _attend(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float, allowed: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax attention and the log-sum-exp of its scores. `allowed`: a boolean mask, or an
     additive one. A query that may see no key (padding before its row's first token) gets
     zeros and a log-sum-exp of -inf, so merging takes the prefix's part alone."""

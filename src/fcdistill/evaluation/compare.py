@@ -38,7 +38,9 @@ def error_type(chain: Chain) -> str | None:
     """Why a chain failed, or None when it is correct."""
     if chain.correct:
         return None
-    return {"answer": "wrong answer", "n_max": "step budget used up", "invalid": "too many invalid calls"}.get(chain.stop_reason, "backend error")
+    return {"answer": "wrong answer", "n_max": "step budget used up", "invalid": "too many invalid calls"}.get(
+        chain.stop_reason, "backend error"
+    )
 
 
 class Evaluation(BaseModel):
@@ -64,7 +66,9 @@ def first_call(chain: Chain) -> str:
     return call.name if call.valid and call.name else "invalid"
 
 
-def evaluation(label: str, task: str, chains: list[Chain], n_max: int, groups: dict[str, str | None] | None = None) -> Evaluation:
+def evaluation(
+    label: str, task: str, chains: list[Chain], n_max: int, groups: dict[str, str | None] | None = None
+) -> Evaluation:
     """Scores of one model's chains on one task at one step budget; `groups` maps problem ids to
     their difficulty group (e.g. "2 operations") for the breakdown."""
     chains = [truncate(c, n_max) for c in chains]
@@ -120,14 +124,21 @@ class Summary(Evaluation):
     chains_per_second: float
 
 
-def summarize(label: str, task: str, chains: list[Chain], n_max: int, seconds: float, groups: dict[str, str | None] | None = None) -> Summary:
+def summarize(
+    label: str, task: str, chains: list[Chain], n_max: int, seconds: float, groups: dict[str, str | None] | None = None
+) -> Summary:
     scores = evaluation(label, task, chains, n_max, groups)
-    return Summary(**scores.model_dump(), completion_tokens=sum(c.completion_tokens for c in chains), seconds=round(seconds, 2),
-                   chains_per_second=round(len(chains) / seconds, 4) if seconds > 0 else 0.0)
+    return Summary(
+        **scores.model_dump(),
+        completion_tokens=sum(c.completion_tokens for c in chains),
+        seconds=round(seconds, 2),
+        chains_per_second=round(len(chains) / seconds, 4) if seconds > 0 else 0.0,
+    )
 
 
-def score(chains: dict[str, list[Chain]], budgets: list[int], groups: dict[str, str | None] | None = None
-          ) -> tuple[list[Evaluation], list[Comparison]]:
+def score(
+    chains: dict[str, list[Chain]], budgets: list[int], groups: dict[str, str | None] | None = None
+) -> tuple[list[Evaluation], list[Comparison]]:
     """Each model's scores per task and step budget, and paired tests of each against the first
     label; with several tasks, also the lines pooled over them (task `OVERALL`)."""
     labels = list(chains)
@@ -138,6 +149,9 @@ def score(chains: dict[str, list[Chain]], budgets: list[int], groups: dict[str, 
         first = labels[0]
         for n_max in budgets:
             evaluations += [evaluation(label, name, per[label], n_max, groups) for label in labels if per[label]]
-            comparisons += [comparison(first, per[first], label, per[label], name, n_max)
-                            for label in labels[1:] if per[label] and per[first]]
+            comparisons += [
+                comparison(first, per[first], label, per[label], name, n_max)
+                for label in labels[1:]
+                if per[label] and per[first]
+            ]
     return evaluations, comparisons

@@ -7,9 +7,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from fcdistill.records import Chain
 from fcdistill.evaluation.compare import Comparison, Evaluation, Summary
 from fcdistill.evaluation.stats import format_p, wilson_interval
+from fcdistill.records import Chain
 
 
 def summary_table(summary: Summary, title: str) -> Table:
@@ -21,7 +21,11 @@ def summary_table(summary: Summary, title: str) -> Table:
     table.add_row("valid-call rate", f"{summary.valid_call_rate:.1%}")
     table.add_row("mean steps", f"{summary.mean_steps:.2f}")
     table.add_row("stop reasons", ", ".join(f"{k} {v}" for k, v in summary.stop_reasons.items()))
-    table.add_row("time", f"{summary.seconds:.1f} s  ({summary.chains_per_second:.2f} chains/s, {summary.completion_tokens} tokens generated)")
+    table.add_row(
+        "time",
+        f"{summary.seconds:.1f} s  ({summary.chains_per_second:.2f} chains/s, {summary.completion_tokens} tokens "
+        "generated)",
+    )
     return table
 
 
@@ -37,7 +41,10 @@ def chain_panel(chain: Chain) -> Panel:
             style = "red"
         lines.append(Text(f"{role:>9}  ", style="dim") + Text(content, style=style))
     verdict = Text("correct" if chain.correct else "incorrect", style="bold green" if chain.correct else "bold red")
-    footer = Text(f"answer {chain.answer} · gold {chain.gold_answer} · stop {chain.stop_reason} · {chain.steps} steps · ") + verdict
+    footer = (
+        Text(f"answer {chain.answer} · gold {chain.gold_answer} · stop {chain.stop_reason} · {chain.steps} steps · ")
+        + verdict
+    )
     return Panel(Group(*lines, Text(""), footer), title=f"chain {chain.problem_id}", title_align="left")
 
 
@@ -47,8 +54,13 @@ def evaluations_table(evaluations: list[Evaluation], title: str = "Evaluation") 
         table.add_column(column)
     for e in evaluations:
         table.add_row(
-            e.model, e.task, str(e.n_max), f"{e.accuracy:.1%} ({e.correct}/{e.n}) [{e.ci[0]:.1%}, {e.ci[1]:.1%}]",
-            f"{e.valid_call_rate:.1%}", f"{e.mean_steps:.2f}", ", ".join(f"{k} {v}" for k, v in e.error_types.items()),
+            e.model,
+            e.task,
+            str(e.n_max),
+            f"{e.accuracy:.1%} ({e.correct}/{e.n}) [{e.ci[0]:.1%}, {e.ci[1]:.1%}]",
+            f"{e.valid_call_rate:.1%}",
+            f"{e.mean_steps:.2f}",
+            ", ".join(f"{k} {v}" for k, v in e.error_types.items()),
         )
     return table
 
@@ -59,7 +71,13 @@ def comparisons_table(comparisons: list[Comparison], title: str = "Paired tests 
         table.add_column(column)
     for c in comparisons:
         table.add_row(
-            f"{c.b} vs {c.a}", c.task, str(c.n_max), str(c.n), f"{c.a_correct / c.n:.1%} → {c.b_correct / c.n:.1%}",
-            f"{c.only_a} / {c.only_b}", format_p(c.mcnemar_p), format_p(c.wilcoxon_p),
+            f"{c.b} vs {c.a}",
+            c.task,
+            str(c.n_max),
+            str(c.n),
+            f"{c.a_correct / c.n:.1%} → {c.b_correct / c.n:.1%}",
+            f"{c.only_a} / {c.only_b}",
+            format_p(c.mcnemar_p),
+            format_p(c.wilcoxon_p),
         )
     return table

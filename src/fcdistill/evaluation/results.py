@@ -35,7 +35,9 @@ class RunResults(BaseModel):
     models: list[ModelInfo]
     evaluations: list[Evaluation]
     comparisons: list[Comparison]
-    gold: list[Evaluation] = Field(default_factory=list, description="the gold chains of the evaluated problems, as a reference")
+    gold: list[Evaluation] = Field(
+        default_factory=list, description="the gold chains of the evaluated problems, as a reference"
+    )
     rounds: list[RoundInfo] = Field(default_factory=list)
     stages: dict[str, float] = Field(default_factory=dict, description="seconds per stage run in this invocation")
 

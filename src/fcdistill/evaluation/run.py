@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.base import Backend
+from fcdistill.evaluation.compare import Summary, summarize
 from fcdistill.files import write_jsonl, write_text_atomic
 from fcdistill.records import Chain, Problem
-from fcdistill.evaluation.compare import Summary, summarize
 from fcdistill.tasks.base import Task
 
 CHAINS, SUMMARY = "chains.jsonl", "summary.json"

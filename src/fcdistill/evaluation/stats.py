@@ -49,8 +49,13 @@ def paired_test(a: Sequence[bool], b: Sequence[bool]) -> PairedTest:
     else:
         wilcoxon = 1.0
     return PairedTest(
-        n=len(a), a_correct=sum(map(bool, a)), b_correct=sum(map(bool, b)), only_a=only_a, only_b=only_b,
-        mcnemar_p=float(mcnemar), wilcoxon_p=float(wilcoxon),
+        n=len(a),
+        a_correct=sum(map(bool, a)),
+        b_correct=sum(map(bool, b)),
+        only_a=only_a,
+        only_b=only_b,
+        mcnemar_p=float(mcnemar),
+        wilcoxon_p=float(wilcoxon),
     )
 
 

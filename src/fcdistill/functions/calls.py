@@ -37,8 +37,7 @@ def _literal(node: ast.expr, where: str) -> Any:
             raise CallError(f"{where} contains a call; nested calls are not allowed, pass the value itself")
         if isinstance(sub, ast.Name):
             raise CallError(
-                f"{where} uses the name '{sub.id}'; arguments must be literal values, "
-                "e.g. 3 or 'text', not variables"
+                f"{where} uses the name '{sub.id}'; arguments must be literal values, e.g. 3 or 'text', not variables"
             )
         if isinstance(sub, ast.Attribute):
             raise CallError(f"{where} uses attribute access; arguments must be literal values")

@@ -24,7 +24,14 @@ from fcdistill.functions.calls import Call, CallError, format_call, parse_call
 from fcdistill.functions.numbers import check_bounds, format_number
 
 MAX_RESULT_CHARS = 500
-_TYPE_NAMES = {"number": "number", "integer": "int", "string": "str", "boolean": "bool", "array": "list", "object": "dict"}
+_TYPE_NAMES = {
+    "number": "number",
+    "integer": "int",
+    "string": "str",
+    "boolean": "bool",
+    "array": "list",
+    "object": "dict",
+}
 
 
 @dataclass(frozen=True)
@@ -102,21 +109,31 @@ class Function:
         schema = self._model.model_json_schema()
         parameters = {
             "type": "object",
-            "properties": {k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in schema.get("properties", {}).items()},
+            "properties": {
+                k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in schema.get("properties", {}).items()
+            },
             "required": schema.get("required", []),
         }
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": parameters},
+        }
 
     # -- validation and execution --------------------------------------------------------
     def bind(self, call: Call) -> dict[str, Any]:
         """Map positional and keyword arguments onto the signature, then validate and coerce."""
         names = [p.name for p in self.parameters]
         if len(call.args) > len(names):
-            raise CallError(f"{self.name} takes {len(names)} argument(s) but {len(call.args)} were given. Usage: {self.examples[0]}")
+            raise CallError(
+                f"{self.name} takes {len(names)} argument(s) but {len(call.args)} were given. Usage: {self.examples[0]}"
+            )
         bound = dict(zip(names, call.args))
         for key, value in call.kwargs.items():
             if key not in names:
-                raise CallError(f"{self.name} has no argument '{key}'; its arguments are {', '.join(names) or 'none'}. Usage: {self.examples[0]}")
+                raise CallError(
+                    f"{self.name} has no argument '{key}'; its arguments are {', '.join(names) or 'none'}. Usage: "
+                    f"{self.examples[0]}"
+                )
             if key in bound:
                 raise CallError(f"{self.name}: argument '{key}' was given twice")
             bound[key] = value
@@ -170,7 +187,9 @@ def format_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def function(*, examples: Sequence[str], name: str | None = None, terminal: bool = False) -> Callable[[Callable[..., Any]], Function]:
+def function(
+    *, examples: Sequence[str], name: str | None = None, terminal: bool = False
+) -> Callable[[Callable[..., Any]], Function]:
     """Decorator form of `Function(fn, examples=...)`."""
     return lambda fn: Function(fn, examples=examples, name=name, terminal=terminal)
 

@@ -97,7 +97,10 @@ def prepare(name: str, log: Callable[[str], None] = print) -> Path:
         return target
     entry = EMBEDDED[name]
     gguf = entry.locate(cache_dir())
-    log(f"Preparing embedded model {name}: converting {gguf.name} to a Hugging Face checkpoint in {target} (once, ~1 min)")
+    log(
+        f"Preparing embedded model {name}: converting {gguf.name} to a Hugging Face checkpoint in {target} (once, ~1 "
+        "min)"
+    )
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

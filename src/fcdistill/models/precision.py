@@ -48,5 +48,7 @@ def describe() -> str:
             name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     except OSError:
         pass
-    return (f"{name}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
-            f"bf16/fp32 matmul speed {cpu_bf16_speedup():.2f}×")
+    return (
+        f"{name}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
+        f"bf16/fp32 matmul speed {cpu_bf16_speedup():.2f}×"
+    )

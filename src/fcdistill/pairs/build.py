@@ -23,9 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fcdistill.records import Chain, Message
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.pairs.checks import check_chain
+from fcdistill.records import Chain, Message
 
 Strategy = Literal["chain", "step", "branch"]
 STRATEGIES: tuple[Strategy, ...] = ("chain", "step", "branch")
@@ -36,11 +36,18 @@ class PairSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: Strategy = Field("step", description="chain (whole chains, the paper), step (the first differing turn) or branch "
-                               "(the correct chain's rest against the wrong turn)")
+    strategy: Strategy = Field(
+        "step",
+        description="chain (whole chains, the paper), step (the first differing turn) or branch "
+        "(the correct chain's rest against the wrong turn)",
+    )
     max_per_problem: int = Field(4, ge=1, description="most pairs from one problem")
-    require_clean: bool = Field(False, description="chosen chains must have every call valid, every value used, the answer from a function")
-    per_task: int | None = Field(None, ge=1, description="pairs per task: every task gives the same number (the smallest task's, at most this)")
+    require_clean: bool = Field(
+        False, description="chosen chains must have every call valid, every value used, the answer from a function"
+    )
+    per_task: int | None = Field(
+        None, ge=1, description="pairs per task: every task gives the same number (the smallest task's, at most this)"
+    )
 
 
 class Pair(BaseModel):
@@ -73,7 +80,11 @@ def make_pair(chosen: Chain, rejected: Chain, strategy: Strategy) -> Pair | None
         start = n
     else:
         start = next(
-            (i for i in range(n, min(len(chosen.messages), len(rejected.messages))) if chosen.messages[i] != rejected.messages[i]),
+            (
+                i
+                for i in range(n, min(len(chosen.messages), len(rejected.messages)))
+                if chosen.messages[i] != rejected.messages[i]
+            ),
             None,
         )
         if start is None or chosen.messages[start]["role"] != "assistant":
@@ -150,14 +161,22 @@ def build_pairs(
     return pairs
 
 
-def balanced_pairs(chains: list[Chain], functions: dict[str, FunctionSet], settings: PairSettings, seed: int = 0) -> list[Pair]:
+def balanced_pairs(
+    chains: list[Chain], functions: dict[str, FunctionSet], settings: PairSettings, seed: int = 0
+) -> list[Pair]:
     """Pairs of each task's chains, every task giving as many as the task with fewest (at most
     `per_task`), shuffled together: one student learns all its tasks alike."""
     rng = random.Random(seed)
     per_task: dict[str, list[Pair]] = {}
     for task in sorted({c.task for c in chains}):
-        found = build_pairs([c for c in chains if c.task == task], functions, strategy=settings.strategy,
-                            max_per_problem=settings.max_per_problem, require_clean=settings.require_clean, seed=seed)
+        found = build_pairs(
+            [c for c in chains if c.task == task],
+            functions,
+            strategy=settings.strategy,
+            max_per_problem=settings.max_per_problem,
+            require_clean=settings.require_clean,
+            seed=seed,
+        )
         rng.shuffle(found)
         per_task[task] = found
     counts = [len(found) for found in per_task.values() if found]

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fcdistill.records import CallRecord, Chain
 from fcdistill.functions.numbers import numbers_equal, to_number
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import CallRecord, Chain
 
 
 class ChainChecks(BaseModel):
@@ -45,4 +45,3 @@ def check_chain(chain: Chain, functions: FunctionSet) -> ChainChecks:
         results_used=all(_feeds(valid[i], valid[i + 1 :]) for i in valued),
         answer_from_functions=answer is not None and any(_same(valid[i].result, answer.result) for i in valued),
     )
-

@@ -9,11 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fcdistill.agent.loop import AgentConfig
-from fcdistill.teachers import parse_teacher
 from fcdistill.configfile import load_yaml_model
 from fcdistill.pairs.build import PairSettings
-from fcdistill.tasks import TASKS
 from fcdistill.records import ProtocolName
+from fcdistill.tasks import TASKS
+from fcdistill.teachers import parse_teacher
 from fcdistill.training.config import TrainConfig
 
 DEFAULTS = AgentConfig()
@@ -32,7 +32,9 @@ class Strict(BaseModel):
 class TaskSpec(Strict):
     name: str
     options: dict[str, Any] = Field(default_factory=dict, description="task options: difficulty, data, depth")
-    eval_options: dict[str, Any] = Field(default_factory=dict, description="options that differ for evaluation (e.g. the test data file)")
+    eval_options: dict[str, Any] = Field(
+        default_factory=dict, description="options that differ for evaluation (e.g. the test data file)"
+    )
     train: int = Field(200, ge=0, description="training problems per round (train split); 0: evaluated only")
     eval: int = Field(200, ge=1, description="held-out problems for evaluation")
     eval_split: str = "test"
@@ -44,8 +46,12 @@ class TaskSpec(Strict):
 
 
 class AgentSettings(Strict):
-    protocol: ProtocolName = Field(DEFAULTS.protocol, description="text (Python-style calls) or json (native tool calls)")
-    worked_examples: int | None = Field(DEFAULTS.worked_examples, ge=0, description="worked example chains in the prompt (null: all)")
+    protocol: ProtocolName = Field(
+        DEFAULTS.protocol, description="text (Python-style calls) or json (native tool calls)"
+    )
+    worked_examples: int | None = Field(
+        DEFAULTS.worked_examples, ge=0, description="worked example chains in the prompt (null: all)"
+    )
     n_max: int = Field(DEFAULTS.n_max, ge=1, description="steps per teacher chain (evaluation uses evaluation.n_max)")
     max_invalid: int = Field(DEFAULTS.max_invalid, ge=0, description="invalid calls tolerated before a chain stops")
 
@@ -81,7 +87,9 @@ class ExtraModel(Strict):
     model: str
     backend: Literal["local", "server"] = "local"
     base_url: str | None = None
-    parameters: int | None = Field(None, ge=1, description="model size for the size plot (read from a local model when absent)")
+    parameters: int | None = Field(
+        None, ge=1, description="model size for the size plot (read from a local model when absent)"
+    )
 
     @model_validator(mode="after")
     def _server_url(self) -> ExtraModel:
@@ -91,11 +99,17 @@ class ExtraModel(Strict):
 
 
 class EvalSettings(Strict):
-    n_max: list[int] = Field(default_factory=lambda: [10, 20], min_length=1, description="step budgets (the paper: 10 and 20)")
-    models: list[ExtraModel] = Field(default_factory=list, description="models evaluated beside the base and trained student")
+    n_max: list[int] = Field(
+        default_factory=lambda: [10, 20], min_length=1, description="step budgets (the paper: 10 and 20)"
+    )
+    models: list[ExtraModel] = Field(
+        default_factory=list, description="models evaluated beside the base and trained student"
+    )
     batch_size: int = Field(16, ge=1)
     show_chains: int = Field(50, ge=0, description="chains per model in the report")
-    every_round: bool = Field(False, description="also evaluate each earlier round's model (labels round-1, round-2, ...)")
+    every_round: bool = Field(
+        False, description="also evaluate each earlier round's model (labels round-1, round-2, ...)"
+    )
 
     @field_validator("n_max")
     @classmethod
@@ -121,12 +135,17 @@ class RunConfig(Strict):
         labels = [m.label for m in self.evaluation.models]
         reserved = {"base", "trained", "gold"} & set(labels) or {x for x in labels if x.startswith("round-")}
         if reserved or len(set(labels)) != len(labels):
-            raise ValueError(f"evaluation.models: labels must be unique and not 'base', 'trained', 'gold' or 'round-N' (got {labels})")
+            raise ValueError(
+                "evaluation.models: labels must be unique and not 'base', 'trained', 'gold' or 'round-N' (got "
+                f"{labels})"
+            )
         if not any(t.train for t in self.tasks):
             raise ValueError("tasks: at least one task needs training problems (train > 0)")
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
-            raise ValueError(f"tasks: each task once (got {names}); evaluate other settings of a task with eval_options")
+            raise ValueError(
+                f"tasks: each task once (got {names}); evaluate other settings of a task with eval_options"
+            )
         return self
 
 

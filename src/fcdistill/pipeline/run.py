@@ -31,21 +31,21 @@ from rich.console import Console
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
-from fcdistill.teachers import expected_chains, generate, load_done, parse_teacher
-from fcdistill.files import claim_directory, read_jsonl, write_text_atomic
-from fcdistill.records import Chain, Problem, Sampling
 from fcdistill.evaluation.compare import evaluation, score
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
+from fcdistill.files import claim_directory, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.size import count_parameters
 from fcdistill.pairs.build import Pair, balanced_pairs
 from fcdistill.pairs.card import write_dataset
 from fcdistill.pipeline.config import RunConfig, TaskSpec
 from fcdistill.progress import progress
+from fcdistill.records import Chain, Problem, Sampling
 from fcdistill.tasks import get_task
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.overlap import assert_disjoint
+from fcdistill.teachers import expected_chains, generate, load_done, parse_teacher
 from fcdistill.training.dpo import train
 
 SETTINGS = "run.json"
@@ -84,14 +84,24 @@ class Pipeline:
         key = (kind, model, base_url)
         if key not in self.backends:
             self.backends[key] = make_backend(
-                kind, model, base_url=base_url, batch_size=self.config.evaluation.batch_size,
-                concurrency=self.config.teacher.concurrency, log=self.console.print,
+                kind,
+                model,
+                base_url=base_url,
+                batch_size=self.config.evaluation.batch_size,
+                concurrency=self.config.teacher.concurrency,
+                log=self.console.print,
             )
         return self.backends[key]
 
     def agent_config(self, n_max: int, sampling: Sampling) -> AgentConfig:
         a = self.config.agent
-        return AgentConfig(n_max=n_max, max_invalid=a.max_invalid, protocol=a.protocol, worked_examples=a.worked_examples, sampling=sampling)
+        return AgentConfig(
+            n_max=n_max,
+            max_invalid=a.max_invalid,
+            protocol=a.protocol,
+            worked_examples=a.worked_examples,
+            sampling=sampling,
+        )
 
     def stage(self, name: str, done: bool, work: Callable[[], Any]) -> None:
         if done:
@@ -119,7 +129,11 @@ class Pipeline:
             return t.teachers, Sampling(temperature=t.temperature, top_p=t.top_p, seed=seed), t.k
         rs = self.config.rounds
         gold = ["gold"] if "gold" in t.teachers else []
-        return [*gold, f"local:{self.model_after(r - 1)}"], Sampling(temperature=rs.temperature, top_p=rs.top_p, seed=seed + r), rs.k
+        return (
+            [*gold, f"local:{self.model_after(r - 1)}"],
+            Sampling(temperature=rs.temperature, top_p=rs.top_p, seed=seed + r),
+            rs.k,
+        )
 
     def chains_path(self, r: int, task: str) -> Path:
         return self.round_dir(r) / "chains" / task / "chains.jsonl"
@@ -139,20 +153,42 @@ class Pipeline:
         path = self.chains_path(r, run.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         total = expected_chains(problems, [b is None for _, b in teachers], k)
-        with progress(self.console, f"round {r}: {run.name} teacher chains", total, completed=len(load_done(path))) as bar:
-            generate(run.task, problems, teachers, self.agent_config(self.config.agent.n_max, sampling), k, path.parent,
-                     on_chains=bar.advance)
+        with progress(
+            self.console, f"round {r}: {run.name} teacher chains", total, completed=len(load_done(path))
+        ) as bar:
+            generate(
+                run.task,
+                problems,
+                teachers,
+                self.agent_config(self.config.agent.n_max, sampling),
+                k,
+                path.parent,
+                on_chains=bar.advance,
+            )
 
     def pairs(self, r: int, runs: list[TaskRun]) -> None:
         chains = [c for run in runs for c in load_done(self.chains_path(r, run.name))]
-        pairs = balanced_pairs(chains, {run.name: run.task.functions() for run in runs}, self.config.pairs, seed=self.config.seed + r)
+        pairs = balanced_pairs(
+            chains, {run.name: run.task.functions() for run in runs}, self.config.pairs, seed=self.config.seed + r
+        )
         if not pairs:
-            raise RunSetupError(f"round {r}: no preference pairs: no problem has both a correct and an incorrect chain "
-                                "(add a teacher, raise k or the temperature)")
+            raise RunSetupError(
+                f"round {r}: no preference pairs: no problem has both a correct and an incorrect chain "
+                "(add a teacher, raise k or the temperature)"
+            )
         specs, sampling, k = self.teachers(r)
-        write_dataset(self.round_dir(r), chains, pairs, self.config.pairs.strategy, {"teachers": specs, "k": k, "sampling": sampling.model_dump()})
+        write_dataset(
+            self.round_dir(r),
+            chains,
+            pairs,
+            self.config.pairs.strategy,
+            {"teachers": specs, "k": k, "sampling": sampling.model_dump()},
+        )
         counts = Counter(p.task for p in pairs)
-        self.console.print(f"round {r}: {len(pairs)} pairs ({self.config.pairs.strategy}): " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
+        self.console.print(
+            f"round {r}: {len(pairs)} pairs ({self.config.pairs.strategy}): "
+            + ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+        )
 
     def training(self, r: int) -> None:
         settings = self.config.training.model_copy(update={"model": self.model_after(r - 1)})
@@ -172,7 +208,16 @@ class Pipeline:
             models += [ModelInfo(label=f"round-{r}", model=self.model_after(r), role="round") for r in range(1, rounds)]
         models.append(ModelInfo(label="trained", model=self.model_after(rounds), role="trained"))
         for m in self.config.evaluation.models:
-            models.append(ModelInfo(label=m.label, model=m.model, backend=m.backend, base_url=m.base_url, role="other", parameters=m.parameters))
+            models.append(
+                ModelInfo(
+                    label=m.label,
+                    model=m.model,
+                    backend=m.backend,
+                    base_url=m.base_url,
+                    role="other",
+                    parameters=m.parameters,
+                )
+            )
         for m in models:
             if m.parameters is None and m.backend == "local":
                 m.parameters = count_parameters(resolve(m.model, self.console.print))
@@ -182,8 +227,14 @@ class Pipeline:
         config = self.agent_config(max(self.config.evaluation.n_max), Sampling(seed=self.config.seed))
         backend = self.backend(model.backend, model.model, model.base_url)
         with progress(self.console, f"{model.label} on {task.name}", len(problems)) as bar:
-            run_evaluation(backend, task, problems, config, self.out / "eval" / model.label / task.name,
-                           on_step=lambda done, total: bar.update(done))
+            run_evaluation(
+                backend,
+                task,
+                problems,
+                config,
+                self.out / "eval" / model.label / task.name,
+                on_step=lambda done, total: bar.update(done),
+            )
 
     # -- the whole run --------------------------------------------------------------------
 
@@ -195,22 +246,32 @@ class Pipeline:
         trained = [run for run in runs if run.spec.train]
         for r in range(1, rounds + 1):
             for run in trained:
-                self.stage(f"round {r}: teacher chains: {run.name}", self.chains_done(r, run), lambda: self.chains(r, run))
-            self.stage(f"round {r}: pairs", (self.round_dir(r) / "pairs.jsonl").is_file(), lambda: self.pairs(r, trained))
+                self.stage(
+                    f"round {r}: teacher chains: {run.name}", self.chains_done(r, run), lambda: self.chains(r, run)
+                )
+            self.stage(
+                f"round {r}: pairs", (self.round_dir(r) / "pairs.jsonl").is_file(), lambda: self.pairs(r, trained)
+            )
             self.backends.clear()  # the teachers' memory back before training (`train` returns it to the system)
             self.stage(f"round {r}: training", self.trained(r), lambda: self.training(r))
         models = self.models()
         for model in models:
             for run in runs:
                 where = self.out / "eval" / model.label / run.name
-                self.stage(f"evaluation: {model.label} on {run.name}", (where / SUMMARY).is_file(),
-                           lambda: self.evaluate(model, run.eval_task, run.eval))
+                self.stage(
+                    f"evaluation: {model.label} on {run.name}",
+                    (where / SUMMARY).is_file(),
+                    lambda: self.evaluate(model, run.eval_task, run.eval),
+                )
             self.backends.clear()  # each model is evaluated once; free it before the next
         return self.results(models, runs)
 
     def results(self, models: list[ModelInfo], runs: list[TaskRun]) -> RunResults:
         budgets = self.config.evaluation.n_max
-        chains = {m.label: [c for run in runs for c in read_jsonl(self.out / "eval" / m.label / run.name / CHAINS, Chain)] for m in models}
+        chains = {
+            m.label: [c for run in runs for c in read_jsonl(self.out / "eval" / m.label / run.name / CHAINS, Chain)]
+            for m in models
+        }
         groups = {p.id: run.eval_task.group(p) for run in runs for p in run.eval}
         evaluations, comparisons = score(chains, budgets, groups)  # the first model, the base student, is the baseline
         gold = []
@@ -222,13 +283,26 @@ class Pipeline:
         infos = []
         for r in range(1, self.config.rounds.rounds + 1):
             log_path = self.round_dir(r) / "train" / "log.json"
-            log = {k: v for k, v in json.loads(log_path.read_text()).items() if k != "history"} if log_path.is_file() else None
-            pairs = read_jsonl(self.round_dir(r) / "pairs.jsonl", Pair) if (self.round_dir(r) / "pairs.jsonl").is_file() else []
+            log = (
+                {k: v for k, v in json.loads(log_path.read_text()).items() if k != "history"}
+                if log_path.is_file()
+                else None
+            )
+            pairs = (
+                read_jsonl(self.round_dir(r) / "pairs.jsonl", Pair)
+                if (self.round_dir(r) / "pairs.jsonl").is_file()
+                else []
+            )
             counts = {run.name: sum(p.task == run.name for p in pairs) for run in runs if run.spec.train}
             infos.append(RoundInfo(round=r, teachers=self.teachers(r)[0], pairs=counts, training=log))
         return RunResults(
-            title=f"fcdistill run '{self.config.name}'", models=models, evaluations=evaluations, comparisons=comparisons,
-            gold=gold, rounds=infos, stages=self.stages,
+            title=f"fcdistill run '{self.config.name}'",
+            models=models,
+            evaluations=evaluations,
+            comparisons=comparisons,
+            gold=gold,
+            rounds=infos,
+            stages=self.stages,
         )
 
     def eval_chains(self, models: list[ModelInfo]) -> dict[str, list[Chain]]:

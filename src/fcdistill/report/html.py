@@ -12,10 +12,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from fcdistill.records import CallRecord, Chain, Message
 from fcdistill.evaluation.compare import Comparison, Evaluation
 from fcdistill.evaluation.results import OVERALL, RunResults
 from fcdistill.evaluation.stats import format_p
+from fcdistill.records import CallRecord, Chain, Message
 
 FIGURES = (("accuracy_vs_size.png", "Accuracy against model size (95% CI)"), ("training.png", "Training curves"))
 MISSING = "—"
@@ -119,7 +119,8 @@ def _headlines(comparisons: list[Comparison]) -> str:
     lines = [
         f"trained vs base on {c.task} (n_max {c.n_max}): {c.a_correct / c.n:.1%} → {c.b_correct / c.n:.1%}, "
         f"McNemar p = {format_p(c.mcnemar_p)}, Wilcoxon p = {format_p(c.wilcoxon_p)}"
-        for c in comparisons if c.a == "base" and c.b == "trained" and c.n
+        for c in comparisons
+        if c.a == "base" and c.b == "trained" and c.n
     ]
     return "\n".join(f'<p class="answer">{escape(line)}</p>' for line in lines)
 
@@ -133,32 +134,71 @@ def _run_line(results: RunResults) -> str:
         parts.append(
             f"round {info.round}: teachers {', '.join(info.teachers)}; pairs "
             + ", ".join(f"{task} {n}" for task, n in info.pairs.items())
-            + (f"; {_value(training.get('steps'))} steps in {_value(training.get('seconds'), '.0f')} s "
-               f"({_value(training.get('seconds_per_pair'), '.2f')} s/pair), peak memory {_value(training.get('peak_memory_mb'), '.0f')} MB"
-               if training else "")
+            + (
+                f"; {_value(training.get('steps'))} steps in {_value(training.get('seconds'), '.0f')} s "
+                f"({_value(training.get('seconds_per_pair'), '.2f')} s/pair), peak memory "
+                f"{_value(training.get('peak_memory_mb'), '.0f')} MB"
+                if training
+                else ""
+            )
         )
     return "".join(f'<p class="run">{escape(part)}</p>' for part in parts)
 
 
 def _comparison_table(results: RunResults) -> str:
     models = {m.label: m for m in results.models}
-    headers = ["model", "model id", "parameters", "task", "n_max", "correct", "accuracy [95% CI]",
-               "valid-call rate", "mean steps", "stop reasons", "error types"]
+    headers = [
+        "model",
+        "model id",
+        "parameters",
+        "task",
+        "n_max",
+        "correct",
+        "accuracy [95% CI]",
+        "valid-call rate",
+        "mean steps",
+        "stop reasons",
+        "error types",
+    ]
     rows = []
     for e in results.evaluations:
         model = models.get(e.model)
-        rows.append([
-            e.model, model.model if model else MISSING, format_parameters(model.parameters if model else None), e.task,
-            str(e.n_max), f"{e.correct}/{e.n}", format_accuracy(e), f"{e.valid_call_rate:.1%}", f"{e.mean_steps:.2f}",
-            _counts(e.stop_reasons), _counts(e.error_types),
-        ])
+        rows.append(
+            [
+                e.model,
+                model.model if model else MISSING,
+                format_parameters(model.parameters if model else None),
+                e.task,
+                str(e.n_max),
+                f"{e.correct}/{e.n}",
+                format_accuracy(e),
+                f"{e.valid_call_rate:.1%}",
+                f"{e.mean_steps:.2f}",
+                _counts(e.stop_reasons),
+                _counts(e.error_types),
+            ]
+        )
     return "<h2>Models</h2>\n" + _table("comparison", headers, rows)
 
 
 def _tests_table(comparisons: list[Comparison]) -> str:
     headers = ["a", "b", "task", "n_max", "n", "a correct", "b correct", "only a", "only b", "McNemar p", "Wilcoxon p"]
-    rows = [[c.a, c.b, c.task, str(c.n_max), str(c.n), str(c.a_correct), str(c.b_correct), str(c.only_a), str(c.only_b),
-             format_p(c.mcnemar_p), format_p(c.wilcoxon_p)] for c in comparisons]
+    rows = [
+        [
+            c.a,
+            c.b,
+            c.task,
+            str(c.n_max),
+            str(c.n),
+            str(c.a_correct),
+            str(c.b_correct),
+            str(c.only_a),
+            str(c.only_b),
+            format_p(c.mcnemar_p),
+            format_p(c.wilcoxon_p),
+        ]
+        for c in comparisons
+    ]
     return "<h2>Paired tests</h2>\n" + _table("tests", headers, rows)
 
 
@@ -170,8 +210,16 @@ def _breakdown(results: RunResults) -> str:
     budget = max(e.n_max for e in results.evaluations)
     rows = [e for e in [*results.gold, *results.evaluations] if e.n_max == budget and e.task != OVERALL]
     headers = ["task", "model", "accuracy by group", "mean steps", "first calls"]
-    body = [[e.task, e.model, ", ".join(f"{g} {k}/{n}" for g, (k, n) in e.by_group.items()) or MISSING,
-             f"{e.mean_steps:.2f}", _counts(e.first_calls)] for e in sorted(rows, key=lambda e: e.task)]
+    body = [
+        [
+            e.task,
+            e.model,
+            ", ".join(f"{g} {k}/{n}" for g, (k, n) in e.by_group.items()) or MISSING,
+            f"{e.mean_steps:.2f}",
+            _counts(e.first_calls),
+        ]
+        for e in sorted(rows, key=lambda e: e.task)
+    ]
     return f"<h2>What the models do (n_max {budget})</h2>\n" + _table("breakdown", headers, body)
 
 
@@ -233,7 +281,9 @@ def _chain(chain: Chain) -> str:
             turns.append(_turn(message["role"], "error" if error else "result", message.get("content") or ""))
             results += 1
         else:
-            turns.append(_turn(message["role"], "problem" if message["role"] == "user" else "", message.get("content") or ""))
+            turns.append(
+                _turn(message["role"], "problem" if message["role"] == "user" else "", message.get("content") or "")
+            )
     if chain.error:
         turns.append(_turn("backend", "error", chain.error))
     return (
@@ -261,7 +311,9 @@ def _assistant_turn(message: Message, record: CallRecord | None) -> str:
     content = message.get("content") or ""
     if message.get("tool_calls"):
         calls = [f"{c['function']['name']}({c['function']['arguments']})" for c in message["tool_calls"]]
-        body = escape(content + "\n" if content else "") + "\n".join(f'<span class="call">{escape(c)}</span>' for c in calls)
+        body = escape(content + "\n" if content else "") + "\n".join(
+            f'<span class="call">{escape(c)}</span>' for c in calls
+        )
     elif record is None or not record.valid or not record.name:
         body = f'<span class="call invalid">{escape(content)}</span>'
     else:
@@ -269,5 +321,7 @@ def _assistant_turn(message: Message, record: CallRecord | None) -> str:
         hits = [f"{record.name}(" in line for line in lines]
         if not any(hits):
             hits = [True] * len(lines)
-        body = "\n".join(f'<span class="call">{escape(line)}</span>' if hit else escape(line) for line, hit in zip(lines, hits))
+        body = "\n".join(
+            f'<span class="call">{escape(line)}</span>' if hit else escape(line) for line, hit in zip(lines, hits)
+        )
     return f'<div class="turn"><span class="role">assistant</span><pre>{body}</pre></div>'

@@ -22,7 +22,9 @@ def accuracy_vs_size(results: RunResults, path: Path) -> Path:
     over all tasks pooled when there are several. Labels with no known parameter count are left out."""
     parameters = {m.label: m.parameters for m in results.models if m.parameters}
     tasks = {e.task for e in results.evaluations}
-    shown = [e for e in results.evaluations if e.task == (OVERALL if OVERALL in tasks else e.task) and e.model in parameters]
+    shown = [
+        e for e in results.evaluations if e.task == (OVERALL if OVERALL in tasks else e.task) and e.model in parameters
+    ]
     series = sorted({e.n_max for e in shown})
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, n_max in enumerate(series):
@@ -31,7 +33,9 @@ def accuracy_vs_size(results: RunResults, path: Path) -> Path:
         y = [100 * e.accuracy for e in points]
         low = [100 * (e.accuracy - e.ci[0]) for e in points]
         high = [100 * (e.ci[1] - e.accuracy) for e in points]
-        ax.errorbar(x, y, yerr=[low, high], fmt=MARKERS[i % len(MARKERS)], color=f"C{i}", capsize=3, label=f"n_max {n_max}")
+        ax.errorbar(
+            x, y, yerr=[low, high], fmt=MARKERS[i % len(MARKERS)], color=f"C{i}", capsize=3, label=f"n_max {n_max}"
+        )
         for e, xi, yi in zip(points, x, y):
             ax.annotate(e.model, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=8)
     ax.set_xscale("log")

@@ -30,7 +30,9 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TIMES = re.compile(r"(?<=[\d.)\s])[xX×](?=[\s\d.(])")
 _PERCENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%")
 # An un-annotated equation in the prose, e.g. "$2000/$8 = 250": operands and operators only, then "= number".
-_TEXT_EQUATION = re.compile(r"([\d$.,+\-−–*/xX×÷()% \t]{1,200})=[ \t]*\$?[ \t]*(\d[\d,]*(?:\.\d+)?%?)(?![\d,/]|\.\d|[ \t]*\d)")
+_TEXT_EQUATION = re.compile(
+    r"([\d$.,+\-−–*/xX×÷()% \t]{1,200})=[ \t]*\$?[ \t]*(\d[\d,]*(?:\.\d+)?%?)(?![\d,/]|\.\d|[ \t]*\d)"
+)
 _OPERATIONS = {ast.Add: "Sum", ast.Sub: "Subtract", ast.Mult: "Multiply", ast.Div: "Divide", ast.Pow: "Power"}
 
 
@@ -88,8 +90,10 @@ class _Calculator:
             if isinstance(node.op, ast.UAdd):
                 return value
             return -value if isinstance(node.operand, ast.Constant) else self.call("Subtract", a=Fraction(0), b=value)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)) and (
-            _is_division(node.right) or (isinstance(node.op, ast.Mult) and _is_division(node.left))
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, (ast.Mult, ast.Div))
+            and (_is_division(node.right) or (isinstance(node.op, ast.Mult) and _is_division(node.left)))
         ):
             return self._with_fraction(node)
         if isinstance(node, ast.BinOp) and (type(node.op) in _OPERATIONS or isinstance(node.op, ast.FloorDiv)):

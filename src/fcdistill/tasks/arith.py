@@ -10,19 +10,38 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from fcdistill.records import Problem
 from fcdistill.functions.calls import CallError
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import ARITHMETIC
 from fcdistill.functions.numbers import numbers_equal, to_number
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Problem
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.splits import check_split, split_of
 
-NAMES = ["Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya", "Noah", "Olga", "Pablo"]
+NAMES = [
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Emma",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Pablo",
+]
 ITEMS = ["apples", "marbles", "stickers", "books", "cookies", "pencils", "coins", "cards", "shells", "stamps"]
 FEMALE = {"Anna", "Carla", "Emma", "Grace", "Ines", "Kira", "Maya", "Olga"}
 TIMES = {2: "doubles", 3: "triples", 4: "quadruples"}
+
+
 def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
     """A question, its gold calls, and the integer answer."""
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
@@ -46,7 +65,9 @@ def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], in
             op = "add"
         if op == "add":
             b = rng.randint(1, top)
-            sentences.append(rng.choice([f"{they} buys {b} more.", f"{they} finds {b} more.", f"A friend gives {them} {b} more."]))
+            sentences.append(
+                rng.choice([f"{they} buys {b} more.", f"{they} finds {b} more.", f"A friend gives {them} {b} more."])
+            )
             calls.append(f"Sum(a={value}, b={b})")
             value += b
         elif op == "subtract":
@@ -122,12 +143,19 @@ class ArithTask(Task):
 
     def worked_examples(self) -> list[Problem]:
         examples = [
-            ("Tom has 5 boxes with 6 pens in each box. He gives away 4. How many pens does Tom have now?",
-             ["Multiply(a=5, b=6)", "Subtract(a=30, b=4)", "Answer(answer=26)"]),
-            ("Sara has 40 coins. She loses 12. She shares them equally among 4 friends. How many coins does each friend get?",
-             ["Subtract(a=40, b=12)", "Divide(a=28, b=4)", "Answer(answer=7)"]),
-            ("Lily has 14 stickers. She buys 9 more. How many stickers does Lily have now?",
-             ["Sum(a=14, b=9)", "Answer(answer=23)"]),
+            (
+                "Tom has 5 boxes with 6 pens in each box. He gives away 4. How many pens does Tom have now?",
+                ["Multiply(a=5, b=6)", "Subtract(a=30, b=4)", "Answer(answer=26)"],
+            ),
+            (
+                "Sara has 40 coins. She loses 12. She shares them equally among 4 friends. How many coins does each "
+                "friend get?",
+                ["Subtract(a=40, b=12)", "Divide(a=28, b=4)", "Answer(answer=7)"],
+            ),
+            (
+                "Lily has 14 stickers. She buys 9 more. How many stickers does Lily have now?",
+                ["Sum(a=14, b=9)", "Answer(answer=23)"],
+            ),
         ]
         return [
             Problem(id=f"arith-example-{i}", task=self.name, question=q, answer=calls[-1][14:-1], solution=calls)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from fcdistill.records import Problem
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Problem
 
 
 class Task(ABC):

@@ -16,8 +16,14 @@ R = TypeVar("R", bound=BaseModel)
 class DatasetRecords(Generic[R]):
     """Validated records of type `model`: from the JSONL file `data`, or per split from the hub."""
 
-    def __init__(self, data: str | None, model: type[R], hub_name: str, hub_config: str | None = None,
-                 hub_splits: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data: str | None,
+        model: type[R],
+        hub_name: str,
+        hub_config: str | None = None,
+        hub_splits: dict[str, str] | None = None,
+    ) -> None:
         self.model, self.hub_name, self.hub_config, self.hub_splits = model, hub_name, hub_config, hub_splits or {}
         self._file = (Path(data).stem, read_jsonl(Path(data), model)) if data is not None else None
         self._hub: dict[str, list[R]] = {}

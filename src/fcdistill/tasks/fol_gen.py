@@ -21,37 +21,140 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from fcdistill.records import Problem
 from fcdistill.functions.fol.ast import Atom, Binary, Const, Formula, Not, Quantifier, Var, to_ascii
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, decide
+from fcdistill.records import Problem
 from fcdistill.tasks.logic import TRUTH_LABELS, FolTask, fol_solution, truth_instruction
 from fcdistill.tasks.splits import check_split, split_of
 
 MAX_DEPTH = 6
 EXAMPLE_SEED = -1  # worked examples shown in the prompt
 MAX_DRAWS = 200
-PEOPLE = ["Anne", "Bob", "Charlie", "Dave", "Erin", "Fiona", "Gary", "Harry", "Iris", "Jack", "Kim", "Leo", "Mona", "Nick",
-          "Olive", "Paul", "Quinn", "Rosa", "Tess", "Umar", "Vera", "Walt", "Yara", "Zeke"]
-ANIMALS = ["fox", "owl", "crow", "goat", "hare", "mole", "newt", "pike", "seal", "toad", "wolf", "yak", "lynx", "moth", "crab", "duck"]
-ADJECTIVES = ["big", "small", "red", "blue", "green", "kind", "nice", "furry", "round", "rough", "young", "cold", "quiet", "smart",
-              "white", "bright", "calm", "shy", "bold", "loud", "soft", "tall", "warm", "wet", "fast", "slow", "sweet", "dull"]
+PEOPLE = [
+    "Anne",
+    "Bob",
+    "Charlie",
+    "Dave",
+    "Erin",
+    "Fiona",
+    "Gary",
+    "Harry",
+    "Iris",
+    "Jack",
+    "Kim",
+    "Leo",
+    "Mona",
+    "Nick",
+    "Olive",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Tess",
+    "Umar",
+    "Vera",
+    "Walt",
+    "Yara",
+    "Zeke",
+]
+ANIMALS = [
+    "fox",
+    "owl",
+    "crow",
+    "goat",
+    "hare",
+    "mole",
+    "newt",
+    "pike",
+    "seal",
+    "toad",
+    "wolf",
+    "yak",
+    "lynx",
+    "moth",
+    "crab",
+    "duck",
+]
+ADJECTIVES = [
+    "big",
+    "small",
+    "red",
+    "blue",
+    "green",
+    "kind",
+    "nice",
+    "furry",
+    "round",
+    "rough",
+    "young",
+    "cold",
+    "quiet",
+    "smart",
+    "white",
+    "bright",
+    "calm",
+    "shy",
+    "bold",
+    "loud",
+    "soft",
+    "tall",
+    "warm",
+    "wet",
+    "fast",
+    "slow",
+    "sweet",
+    "dull",
+]
 # Invented class nouns (singular, plural). None is a word of PrOntoQA's or ProofWriter's vocabulary.
-NOUNS = [("blorp", "blorps"), ("zindle", "zindles"), ("fepple", "fepples"), ("quib", "quibs"), ("trimble", "trimbles"),
-         ("gorp", "gorps"), ("snell", "snells"), ("vask", "vasks"), ("drell", "drells"), ("plim", "plims"), ("morvin", "morvins"),
-         ("tazzle", "tazzles"), ("yomp", "yomps"), ("lurn", "lurns"), ("brindle", "brindles"), ("dovit", "dovits"),
-         ("kelpus", "kelpuses"), ("dorbus", "dorbuses"), ("fennus", "fennuses"), ("marpus", "marpuses"), ("quillus", "quilluses"),
-         ("sabbus", "sabbuses"), ("tovus", "tovuses"), ("varnus", "varnuses"), ("zeppus", "zeppuses"), ("holpus", "holpuses"),
-         ("wibbet", "wibbets"), ("gansel", "gansels"), ("orrin", "orrins"), ("ulmet", "ulmets")]
+NOUNS = [
+    ("blorp", "blorps"),
+    ("zindle", "zindles"),
+    ("fepple", "fepples"),
+    ("quib", "quibs"),
+    ("trimble", "trimbles"),
+    ("gorp", "gorps"),
+    ("snell", "snells"),
+    ("vask", "vasks"),
+    ("drell", "drells"),
+    ("plim", "plims"),
+    ("morvin", "morvins"),
+    ("tazzle", "tazzles"),
+    ("yomp", "yomps"),
+    ("lurn", "lurns"),
+    ("brindle", "brindles"),
+    ("dovit", "dovits"),
+    ("kelpus", "kelpuses"),
+    ("dorbus", "dorbuses"),
+    ("fennus", "fennuses"),
+    ("marpus", "marpuses"),
+    ("quillus", "quilluses"),
+    ("sabbus", "sabbuses"),
+    ("tovus", "tovuses"),
+    ("varnus", "varnuses"),
+    ("zeppus", "zeppuses"),
+    ("holpus", "holpuses"),
+    ("wibbet", "wibbets"),
+    ("gansel", "gansels"),
+    ("orrin", "orrins"),
+    ("ulmet", "ulmets"),
+]
 # Relations: (third person, base form) -> predicate from the third person, e.g. Likes(x, owl).
-VERBS = [("likes", "like"), ("chases", "chase"), ("visits", "visit"), ("helps", "help"), ("follows", "follow"),
-         ("admires", "admire"), ("fears", "fear"), ("trusts", "trust")]
+VERBS = [
+    ("likes", "like"),
+    ("chases", "chase"),
+    ("visits", "visit"),
+    ("helps", "help"),
+    ("follows", "follow"),
+    ("admires", "admire"),
+    ("fears", "fear"),
+    ("trusts", "trust"),
+]
 PLURAL = dict(NOUNS)
 BASE = dict(VERBS)
 QUESTIONS = [
     "Based on the above information, is the following statement true, false, or unknown? {s}",
     "Is the following statement true, false, or uncertain given the facts and rules above? {s}",
     "Given the information above, is this statement true, false, or uncertain? {s}",
-    "Judging only from the sentences above, is the statement \"{s}\" true, false, or unknown?",
+    'Judging only from the sentences above, is the statement "{s}" true, false, or unknown?',
 ]
 
 
@@ -131,7 +234,9 @@ def rule_text(rule: Rule, rng: random.Random) -> str:
     if all(c.positive and c.kind == "adj" for c in conds):
         forms += ["adj-things", "all-adj-things", "adj-people"]
     if len(conds) == 1 and conds[0].positive and conds[0].kind == "noun":
-        forms += ["every", "each", "plural", "all-plural"] + (["no"] if not result.positive and result.kind != "rel" else [])
+        forms += ["every", "each", "plural", "all-plural"] + (
+            ["no"] if not result.positive and result.kind != "rel" else []
+        )
     form = rng.choice(forms)
     if form == "if-something":
         return f"If something {' and '.join(singular(c) for c in conds)} then it {singular(result)}."
@@ -162,7 +267,9 @@ class FolGenTask(FolTask):
     name = "folgen"
     description = "generated facts-and-rules problems (ProofWriter / PrOntoQA-like forms), True / False / Uncertain"
 
-    def __init__(self, depth: int = 3, distractors: int = 4, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+    def __init__(
+        self, depth: int = 3, distractors: int = 4, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False
+    ) -> None:
         """`depth`: the deepest proof (each problem draws 1..depth rules on its chain);
         `distractors`: the most extra facts and rules (each problem draws 1..distractors)."""
         super().__init__(timeout_s, think)
@@ -183,7 +290,10 @@ class FolGenTask(FolTask):
     def worked_examples(self) -> list[Problem]:
         """Two small problems from the generator itself (train split, a seed reserved for them)."""
         example = FolGenTask(depth=2, distractors=2, timeout_s=self.timeout_s)
-        return [example._problem("train", EXAMPLE_SEED, i).model_copy(update={"id": f"folgen-example-{i}"}) for i in range(2)]
+        return [
+            example._problem("train", EXAMPLE_SEED, i).model_copy(update={"id": f"folgen-example-{i}"})
+            for i in range(2)
+        ]
 
     def _problem(self, split: str, seed: int, i: int) -> Problem:
         rng = random.Random(f"folgen2/{split}/{seed}/{self.depth}/{self.distractors}/{i}")
@@ -192,7 +302,9 @@ class FolGenTask(FolTask):
         for _ in range(MAX_DRAWS):
             depth = rng.randint(1, self.depth)
             sentences, premises, statement, claim = self._draw(rng, target, depth)
-            question = " ".join(sentences) + "\n\n" + rng.choice(QUESTIONS).format(s=statement) + "\n" + truth_instruction()
+            question = (
+                " ".join(sentences) + "\n\n" + rng.choice(QUESTIONS).format(s=statement) + "\n" + truth_instruction()
+            )
             if split_of(question) != split:
                 continue
             label = decide(premises, claim, self.timeout_s).label
@@ -212,8 +324,15 @@ class FolGenTask(FolTask):
             meta={"split": split, "depth": depth, "premises": len(premises)},
         )
 
-    def _literal(self, rng: random.Random, style: str, adjectives: list[str], nouns: list[str], objects: list[str],
-                 positive: float = 0.75) -> Literal:
+    def _literal(
+        self,
+        rng: random.Random,
+        style: str,
+        adjectives: list[str],
+        nouns: list[str],
+        objects: list[str],
+        positive: float = 0.75,
+    ) -> Literal:
         kind = rng.choice(["adj", "adj", "noun", "noun", "rel"] if style == "mixed" else [style])
         pos = rng.random() < positive
         if kind == "noun":

@@ -15,10 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fcdistill.records import Problem
 from fcdistill.functions.fol.ast import Formula, to_ascii
 from fcdistill.functions.fol.parser import KEYWORDS, FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, ArityError, decide
+from fcdistill.records import Problem
 from fcdistill.tasks.datasets import DatasetRecords
 from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label, truth_instruction
 
@@ -176,14 +176,23 @@ class FolioTask(FolTask):
 
     def _problem(self, record: FolioRecord, id: str, split: str) -> Problem:
         solution, found = gold_chain(record.premises_fol, record.conclusion_fol, self.timeout_s, self.syntax)
-        meta: dict[str, object] = {"split": split, "premises_fol": record.premises_fol, "conclusion_fol": record.conclusion_fol, **found}
+        meta: dict[str, object] = {
+            "split": split,
+            "premises_fol": record.premises_fol,
+            "conclusion_fol": record.conclusion_fol,
+            **found,
+        }
         if "prover" in found:
             meta["gold_proves_label"] = found["prover"] == record.label
         if record.story_id is not None:
             meta["story_id"], meta["example_id"] = record.story_id, record.example_id
         return Problem(
-            id=id, task=self.name, question=question_text(record.premises, record.conclusion),
-            answer=record.label, solution=solution, meta=meta,
+            id=id,
+            task=self.name,
+            question=question_text(record.premises, record.conclusion),
+            answer=record.label,
+            solution=solution,
+            meta=meta,
         )
 
     def worked_examples(self) -> list[Problem]:
@@ -192,9 +201,18 @@ class FolioTask(FolTask):
         examples = [("Rex is a reptile.", "Reptile(rex)", "False"), ("Rex barks.", "Barks(rex)", "Uncertain")]
         out = []
         for i, (conclusion, formula, label) in enumerate(examples):
-            shown = [*formulas, formula] if self.syntax == "folio" else [to_ascii(parse_formula(f)) for f in [*formulas, formula]]
-            out.append(Problem(
-                id=f"folio-example-{i}", task=self.name, question=question_text(premises, conclusion),
-                answer=label, solution=fol_solution(shown[:-1], shown[-1], label),
-            ))
+            shown = (
+                [*formulas, formula]
+                if self.syntax == "folio"
+                else [to_ascii(parse_formula(f)) for f in [*formulas, formula]]
+            )
+            out.append(
+                Problem(
+                    id=f"folio-example-{i}",
+                    task=self.name,
+                    question=question_text(premises, conclusion),
+                    answer=label,
+                    solution=fol_solution(shown[:-1], shown[-1], label),
+                )
+            )
         return out

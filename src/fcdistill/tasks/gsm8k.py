@@ -11,11 +11,11 @@ from fractions import Fraction
 
 from pydantic import BaseModel, field_validator
 
-from fcdistill.records import Problem
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import GSM8K_FUNCTIONS
 from fcdistill.functions.numbers import format_number, to_number
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Problem
 from fcdistill.tasks.annotations import GoldError, gold_calls
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.datasets import DatasetRecords
@@ -41,12 +41,19 @@ def parse_answer(text: str | None) -> Fraction | None:
 
 # Short problems written for the prompt (not from GSM8K), solved with the functions.
 WORKED_EXAMPLES = [
-    ("A shirt costs $40. It is on sale for 25% off. How much does the shirt cost on sale?",
-     ["Percent(percent=25, of=40)", "Subtract(a=40, b=10)", "Answer(answer=30)"]),
-    ("A baker makes 7 trays of 12 muffins and packs them in boxes of 5. How many boxes does he need for all the muffins?",
-     ["Multiply(a=7, b=12)", "Divide(a=84, b=5)", "Ceil(x=16.8)", "Answer(answer=17)"]),
-    ("Maria walks 2.5 km a day on weekdays and 4 km a day on the weekend. How many km does she walk in a week?",
-     ["Multiply(a=2.5, b=5)", "Multiply(a=4, b=2)", "Sum(a=12.5, b=8)", "Answer(answer=20.5)"]),
+    (
+        "A shirt costs $40. It is on sale for 25% off. How much does the shirt cost on sale?",
+        ["Percent(percent=25, of=40)", "Subtract(a=40, b=10)", "Answer(answer=30)"],
+    ),
+    (
+        "A baker makes 7 trays of 12 muffins and packs them in boxes of 5. How many boxes does he need for all the "
+        "muffins?",
+        ["Multiply(a=7, b=12)", "Divide(a=84, b=5)", "Ceil(x=16.8)", "Answer(answer=17)"],
+    ),
+    (
+        "Maria walks 2.5 km a day on weekdays and 4 km a day on the weekend. How many km does she walk in a week?",
+        ["Multiply(a=2.5, b=5)", "Multiply(a=4, b=2)", "Sum(a=12.5, b=8)", "Answer(answer=20.5)"],
+    ),
 ]
 
 
@@ -111,7 +118,9 @@ class GSM8KTask(Task):
             solution: list[str] | None = gold_calls(record.answer, final, self._functions)
         except GoldError as exc:
             solution, meta["gold_error"], meta["gold_detail"] = None, exc.reason, str(exc)
-        return Problem(id=id, task=self.name, question=record.question, answer=format_number(final), solution=solution, meta=meta)
+        return Problem(
+            id=id, task=self.name, question=record.question, answer=format_number(final), solution=solution, meta=meta
+        )
 
     def check(self, answer: str | None, problem: Problem) -> bool:
         return answer_matches(answer, problem.answer)

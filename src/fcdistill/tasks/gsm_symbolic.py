@@ -12,15 +12,15 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from fcdistill.records import Problem
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import GSM8K_FUNCTIONS
 from fcdistill.functions.numbers import format_number
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Problem
 from fcdistill.tasks.annotations import NO_ANNOTATIONS
-from fcdistill.tasks.splits import check_split, split_of
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.gsm8k import answer_matches, parse_answer, worked_examples
+from fcdistill.tasks.splits import check_split, split_of
 
 DATASET = "gsm_symbolic"
 

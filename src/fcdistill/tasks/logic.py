@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fcdistill.records import Problem
 from fcdistill.functions.calls import format_call
 from fcdistill.functions.fol.functions import fol_functions
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.records import Problem
 from fcdistill.tasks.base import Task
 
 TRUTH_LABELS = ("True", "False", "Uncertain")
@@ -15,7 +15,10 @@ _ALIASES = {"true": "True", "false": "False", "uncertain": "Uncertain", "unknown
 
 def truth_instruction(labels: str = "True, False or Uncertain") -> str:
     """The last line of every true/false question: one wording across the logic tasks."""
-    return f"Record every sentence as a formula with Premises, test the statement with Check, then call Answer with {labels}."
+    return (
+        "Record every sentence as a formula with Premises, test the statement with Check, "
+        f"then call Answer with {labels}."
+    )
 
 
 def normalise_label(text: str | None) -> str | None:

@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from fcdistill.records import Problem
 from fcdistill.functions.calls import format_call
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
+from fcdistill.records import Problem
 from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label, truth_instruction
 
 NO_GOLD = "no gold FOL"
@@ -75,9 +75,15 @@ def parse_options(record: LogicLMRecord) -> dict[str, str]:
 class LogicLMTask(FolTask):
     """One Logic-LM dataset read from a file; `dataset` picks answers and wording."""
 
-    DATASETS: dict[str, Literal["truth", "choice"]] = {"proofwriter": "truth", "prontoqa": "truth", "logicaldeduction": "choice"}
+    DATASETS: dict[str, Literal["truth", "choice"]] = {
+        "proofwriter": "truth",
+        "prontoqa": "truth",
+        "logicaldeduction": "choice",
+    }
 
-    def __init__(self, dataset: str, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+    def __init__(
+        self, dataset: str, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False
+    ) -> None:
         """`data`: the dataset's Logic-LM JSON file (e.g. proofwriter/dev.json)."""
         super().__init__(timeout_s, think)
         if dataset not in self.DATASETS:
@@ -99,7 +105,10 @@ class LogicLMTask(FolTask):
         if self.kind == "truth":
             answer = normalise_label(options[record.answer])
             if answer is None:
-                raise ValueError(f"record {record.id}: option {record.answer} ({options[record.answer]!r}) is not True, False or Uncertain")
+                raise ValueError(
+                    f"record {record.id}: option {record.answer} ({options[record.answer]!r}) is not True, False or "
+                    "Uncertain"
+                )
             labels = "True or False" if len(options) == 2 else "True, False or Uncertain"
             question = f"{record.context.strip()}\n\n{record.question.strip()}\n{truth_instruction(labels)}"
         else:
@@ -107,7 +116,10 @@ class LogicLMTask(FolTask):
             listed = "\n".join(record.options)
             question = f"{record.context.strip()}\n\n{record.question.strip()}\n{listed}\n{CHOICE_ANSWER}"
         return Problem(
-            id=f"{self.name}-{self._stem}-{record.id}", task=self.name, question=question, answer=answer,
+            id=f"{self.name}-{self._stem}-{record.id}",
+            task=self.name,
+            question=question,
+            answer=answer,
             meta={"split": split, "source_id": record.id, "options": record.options, "gold_error": NO_GOLD},
         )
 
@@ -119,7 +131,13 @@ class LogicLMTask(FolTask):
 
     def worked_examples(self) -> list[Problem]:
         return [
-            Problem(id=f"{self.name}-example-{i}", task=self.name, question=question, answer=calls[-1][15:-2], solution=calls)
+            Problem(
+                id=f"{self.name}-example-{i}",
+                task=self.name,
+                question=question,
+                answer=calls[-1][15:-2],
+                solution=calls,
+            )
             for i, (question, calls) in enumerate(EXAMPLES[self.name])
         ]
 
@@ -159,9 +177,16 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Based on the above information, is the following statement true, false, or unknown? Anne is young.\n"
             + truth_instruction(),
             fol_solution(
-                ["Big(anne)", "~Green(anne)", "Kind(erin)", "forall x (Big(x) -> Furry(x))",
-                 "forall x (Furry(x) -> Young(x))", "forall x (Kind(x) & ~Green(x) -> Rough(x))"],
-                "Young(anne)", "True",
+                [
+                    "Big(anne)",
+                    "~Green(anne)",
+                    "Kind(erin)",
+                    "forall x (Big(x) -> Furry(x))",
+                    "forall x (Furry(x) -> Young(x))",
+                    "forall x (Kind(x) & ~Green(x) -> Rough(x))",
+                ],
+                "Young(anne)",
+                "True",
             ),
         ),
         (
@@ -170,8 +195,14 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Based on the above information, is the following statement true, false, or unknown? Gary is round.\n"
             + truth_instruction(),
             fol_solution(
-                ["Cold(gary)", "Quiet(gary)", "forall x (Quiet(x) & Cold(x) -> ~Blue(x))", "forall x (Blue(x) -> Round(x))"],
-                "Round(gary)", "Uncertain",
+                [
+                    "Cold(gary)",
+                    "Quiet(gary)",
+                    "forall x (Quiet(x) & Cold(x) -> ~Blue(x))",
+                    "forall x (Blue(x) -> Round(x))",
+                ],
+                "Round(gary)",
+                "Uncertain",
             ),
         ),
     ],
@@ -180,8 +211,14 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Every blicket is a dax. Daxes are not bitter. Each blicket is fast. Sam is a blicket.\n\n"
             "Is the following statement true or false? Sam is bitter.\n" + truth_instruction("True or False"),
             fol_solution(
-                ["forall x (Blicket(x) -> Dax(x))", "forall x (Dax(x) -> ~Bitter(x))", "forall x (Blicket(x) -> Fast(x))", "Blicket(sam)"],
-                "Bitter(sam)", "False",
+                [
+                    "forall x (Blicket(x) -> Dax(x))",
+                    "forall x (Dax(x) -> ~Bitter(x))",
+                    "forall x (Blicket(x) -> Fast(x))",
+                    "Blicket(sam)",
+                ],
+                "Bitter(sam)",
+                "False",
             ),
         ),
     ],
@@ -192,9 +229,16 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
             "Which of the following is true?\nA) The red book is the leftmost.\nB) The green book is the leftmost.\n"
             "C) The blue book is the leftmost.\n" + CHOICE_ANSWER,
             [
-                format_call("Premises", {"formulas": [
-                    *_ORDER_AXIOMS, "Third(blue)", "(First(green) & (Second(red) | Third(red))) | (Second(green) & Third(red))",
-                ]}),
+                format_call(
+                    "Premises",
+                    {
+                        "formulas": [
+                            *_ORDER_AXIOMS,
+                            "Third(blue)",
+                            "(First(green) & (Second(red) | Third(red))) | (Second(green) & Third(red))",
+                        ]
+                    },
+                ),
                 "Check(conclusion='First(red)')",
                 "Check(conclusion='First(green)')",
                 "Answer(answer='B')",

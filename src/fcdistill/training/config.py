@@ -25,8 +25,12 @@ class TrainConfig(BaseModel):
     model: str = Field("smollm2-135m", description="embedded model name, local directory or hub id")
     method: Literal["full", "lora"] = "full"
     lora: LoraSettings = LoraSettings()
-    loss: list[Loss] = Field(default_factory=lambda: ["sigmoid"], min_length=1, description="TRL DPO loss types, summed")
-    nll_weight: float = Field(0.2, ge=0, description="weight of an NLL term on the chosen chain (TRL's `sft` loss, RPO-style)")
+    loss: list[Loss] = Field(
+        default_factory=lambda: ["sigmoid"], min_length=1, description="TRL DPO loss types, summed"
+    )
+    nll_weight: float = Field(
+        0.2, ge=0, description="weight of an NLL term on the chosen chain (TRL's `sft` loss, RPO-style)"
+    )
     beta: float = Field(0.1, gt=0)
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="robust loss: assumed share of flipped labels")
     learning_rate: float = Field(2e-5, gt=0)

@@ -26,7 +26,9 @@ def _check(record: Any, where: str) -> dict[str, Any]:
     for key in ("prompt", "chosen", "rejected"):
         value = record.get(key)
         if key in record and not isinstance(value, (str, list)):
-            raise RecordFileError(f"{where}: field '{key}' must be text or a list of messages, got {type(value).__name__}")
+            raise RecordFileError(
+                f"{where}: field '{key}' must be text or a list of messages, got {type(value).__name__}"
+            )
         if isinstance(value, list) and not all(isinstance(m, dict) and "role" in m for m in value):
             raise RecordFileError(f"{where}: field '{key}' must be a list of messages with a 'role'")
     return {k: record[k] for k in ("prompt", "chosen", "rejected", "tools") if k in record}
@@ -64,7 +66,9 @@ def load_pairs(source: str, max_pairs: int | None = None) -> Dataset:
         try:
             dataset = load_dataset(source, split="train")
         except Exception as exc:  # offline, unknown id, gated: one clear message
-            raise RecordFileError(f"{source}: not a local file and could not be loaded from the Hugging Face hub ({exc})") from None
+            raise RecordFileError(
+                f"{source}: not a local file and could not be loaded from the Hugging Face hub ({exc})"
+            ) from None
     else:
         raise RecordFileError(f"{source}: no such file or directory")
     if "prompt" not in dataset.column_names:  # implicit prompt: the shared start of chosen and rejected

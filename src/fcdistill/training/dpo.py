@@ -96,13 +96,17 @@ def _save_model(trainer: FunctionCallDPOTrainer, tokenizer: Any, config: TrainCo
     return final
 
 
-def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+def train(
+    pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Train, save, and return the training summary (also written to `out/log.json`)."""
     release_free_memory()
     args = dpo_config(config, out / "checkpoints")
     path = resolve(config.model, log)
     if args.process_index == 0:
-        data = in_blocks(load_pairs(pairs, config.max_pairs), config.batch_size * config.gradient_accumulation, config.seed)
+        data = in_blocks(
+            load_pairs(pairs, config.max_pairs), config.batch_size * config.gradient_accumulation, config.seed
+        )
         claim_directory(out, SETTINGS, {"pairs": pairs, "config": config.model_dump(mode="json")}, resume=resume)
         # On disk in the run directory: the processes of a distributed run share its cache files.
         # Staged and renamed, so a kill while saving leaves no half dataset to resume from.
@@ -126,7 +130,9 @@ def train(pairs: str, out: Path, config: TrainConfig, *, resume: bool = False, l
             task_type="CAUSAL_LM",
         )
     start = time.perf_counter()
-    trainer = FunctionCallDPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+    trainer = FunctionCallDPOTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+    )
     last = _last_checkpoint(out / "checkpoints") if resume else None
     trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - start

@@ -22,7 +22,9 @@ class RenderError(ValueError):
     """The model's template cannot render a pair turn by turn."""
 
 
-def model_spans(renderer: Renderer, messages: list[Message], start: int, tools: list[dict[str, Any]] | None) -> tuple[str, list[tuple[int, int]]]:
+def model_spans(
+    renderer: Renderer, messages: list[Message], start: int, tools: list[dict[str, Any]] | None
+) -> tuple[str, list[tuple[int, int]]]:
     """The full text of `messages` and the character spans the model wrote in `messages[start:]`.
 
     An assistant turn spans from the end of the conversation rendered up to it (with the
@@ -69,7 +71,10 @@ def encode_pair(renderer: Renderer, example: dict[str, Any]) -> dict[str, list[i
     if isinstance(example["prompt"], str):
         tokenizer = renderer.tokenizer
         prompt_ids = tokenizer(example["prompt"], add_special_tokens=renderer.add_special_tokens)["input_ids"]
-        sides = {k: tokenizer(example[k], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for k in ("chosen", "rejected")}
+        sides = {
+            k: tokenizer(example[k], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            for k in ("chosen", "rejected")
+        }
         return {
             "prompt_ids": prompt_ids,
             "chosen_ids": sides["chosen"],
@@ -80,9 +85,14 @@ def encode_pair(renderer: Renderer, example: dict[str, Any]) -> dict[str, list[i
     tools = example.get("tools")
     tools = json.loads(tools) if isinstance(tools, str) else tools
     prompt_ids, chosen_ids, chosen_mask = encode_completion(renderer, example["prompt"], example["chosen"], tools)
-    prompt_ids_r, rejected_ids, rejected_mask = encode_completion(renderer, example["prompt"], example["rejected"], tools)
+    prompt_ids_r, rejected_ids, rejected_mask = encode_completion(
+        renderer, example["prompt"], example["rejected"], tools
+    )
     if prompt_ids != prompt_ids_r:  # a token merged across the prompt's end differently
-        n = next((i for i, (a, b) in enumerate(zip(prompt_ids, prompt_ids_r)) if a != b), min(len(prompt_ids), len(prompt_ids_r)))
+        n = next(
+            (i for i, (a, b) in enumerate(zip(prompt_ids, prompt_ids_r)) if a != b),
+            min(len(prompt_ids), len(prompt_ids_r)),
+        )
         chosen_ids, chosen_mask = prompt_ids[n:] + chosen_ids, [0] * (len(prompt_ids) - n) + chosen_mask
         rejected_ids, rejected_mask = prompt_ids_r[n:] + rejected_ids, [0] * (len(prompt_ids_r) - n) + rejected_mask
         prompt_ids = prompt_ids[:n]

@@ -70,25 +70,46 @@ class SharedPrefixModel:
         # attention window counts that padding, so models with one share the batch prefix only.
         self.share_pairs = not getattr(text, "sliding_window", None)
 
-    def __call__(self, *, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None,
-                 fused_lm_head: bool = False, **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        *,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        fused_lm_head: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         kwargs.pop("use_cache", None)
         lengths = attention_mask.sum(dim=1)  # the split needs right-padded rows, as TRL's collator makes them
-        usable = (fused_lm_head and labels is not None and not kwargs and input_ids.shape[0] % 2 == 0
-                  and bool((attention_mask == (torch.arange(input_ids.shape[1], device=lengths.device) < lengths[:, None])).all()))
+        usable = (
+            fused_lm_head
+            and labels is not None
+            and not kwargs
+            and input_ids.shape[0] % 2 == 0
+            and bool(
+                (attention_mask == (torch.arange(input_ids.shape[1], device=lengths.device) < lengths[:, None])).all()
+            )
+        )
         prefix = shared_prefix_length(input_ids, attention_mask, labels) if usable else 0
         if prefix < MIN_PREFIX or not bool((labels[:, 1:] != -100).any()):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, fused_lm_head=fused_lm_head, **kwargs)
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, labels=labels, fused_lm_head=fused_lm_head, **kwargs
+            )
         return self._forward(input_ids, lengths.tolist(), labels, prefix)
 
-    def _forward(self, input_ids: torch.Tensor, lengths: list[int], labels: torch.Tensor, prefix: int) -> FusedCausalLMOutput:
+    def _forward(
+        self, input_ids: torch.Tensor, lengths: list[int], labels: torch.Tensor, prefix: int
+    ) -> FusedCausalLMOutput:
         rows, device = input_ids.shape[0], input_ids.device
         pairs = rows // 2
         ones = torch.ones(prefix, dtype=torch.long, device=device)
         seqs = [input_ids[r, : lengths[r]] for r in range(rows)]
         targets = labels[:, 1:]  # position s predicts targets[:, s]
         # Part 3 of pair j starts at split[j]: one token before its sequences differ.
-        split = [max(_common_length(seqs[j], seqs[j + pairs]) - 1, prefix) if self.share_pairs else prefix for j in range(pairs)]
+        split = [
+            max(_common_length(seqs[j], seqs[j + pairs]) - 1, prefix) if self.share_pairs else prefix
+            for j in range(pairs)
+        ]
 
         # 1. The batch prefix, one row.
         head = self.model(input_ids=input_ids[:1, :prefix], use_cache=True, logits_to_keep=1)
@@ -127,8 +148,14 @@ class SharedPrefixModel:
         mask = targets != -100
         return FusedCausalLMOutput(loss=-result["log_probs"].sum() / mask.sum().clamp(min=1), label_mask=mask, **result)
 
-    def _part(self, input_ids: torch.Tensor, targets: torch.Tensor, spans: list[tuple[int, range]], cache: Any,
-              seen: list[torch.Tensor]) -> FusedCausalLMOutput | None:
+    def _part(
+        self,
+        input_ids: torch.Tensor,
+        targets: torch.Tensor,
+        spans: list[tuple[int, range]],
+        cache: Any,
+        seen: list[torch.Tensor],
+    ) -> FusedCausalLMOutput | None:
         """One row per (row, positions) span of `input_ids` against `cache` (the cached columns each
         row may see: `seen`), scored by TRL's fused head where `targets` has a label; without
         any label (a pair prompt, usually), the LM head is skipped and None returned."""
@@ -137,10 +164,25 @@ class SharedPrefixModel:
         positions = _padded([torch.arange(span.start, span.stop, device=device) for _, span in spans], 0)
         real = _padded([torch.ones(len(span), dtype=torch.long, device=device) for _, span in spans], 0)
         shift_labels = _padded([targets[r, span.start : min(span.stop, targets.shape[1])] for r, span in spans], -100)
-        shift_labels = torch.cat([shift_labels, shift_labels.new_full((len(spans), ids.shape[1] - shift_labels.shape[1]), -100)], dim=1)
+        shift_labels = torch.cat(
+            [shift_labels, shift_labels.new_full((len(spans), ids.shape[1] - shift_labels.shape[1]), -100)], dim=1
+        )
         mask = torch.cat([torch.stack(seen), real], dim=1)
         if not bool((shift_labels != -100).any()):
-            self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
             return None
-        return self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                          shift_labels=shift_labels, fused_lm_head=True)
+        return self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            shift_labels=shift_labels,
+            fused_lm_head=True,
+        )

@@ -36,7 +36,9 @@ class ModelTokenCollator(DataCollatorForPreference):
         batch = super().torch_call(examples)
         rows = [[0] * len(e["prompt_ids"]) + list(e[column]) for column in MASK_COLUMNS for e in examples]
         if self.max_length is not None:  # the same truncation as TRL's
-            rows = [r[: self.max_length] if self.truncation_mode == "keep_start" else r[-self.max_length :] for r in rows]
+            rows = [
+                r[: self.max_length] if self.truncation_mode == "keep_start" else r[-self.max_length :] for r in rows
+            ]
         width = batch["completion_mask"].shape[1]
         own = torch.zeros_like(batch["completion_mask"])
         for i, row in enumerate(rows):
@@ -49,7 +51,15 @@ class FunctionCallDPOTrainer(DPOTrainer):
     """`share_prefix`: compute what the sequences of a batch share once (see `shared_prefix`);
     off under gradient checkpointing (no cache) and with several processes."""
 
-    def __init__(self, model: Any, args: Any, train_dataset: Dataset, processing_class: Any, share_prefix: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: Any,
+        args: Any,
+        train_dataset: Dataset,
+        processing_class: Any,
+        share_prefix: bool = True,
+        **kwargs: Any,
+    ) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
         if processing_class.pad_token is None:
             processing_class.pad_token = processing_class.eos_token
@@ -60,7 +70,12 @@ class FunctionCallDPOTrainer(DPOTrainer):
         self._renderer = Renderer(processing_class)
         self.share_prefix = share_prefix and not args.gradient_checkpointing and args.world_size == 1
         super().__init__(
-            model=model, args=args, train_dataset=train_dataset, processing_class=processing_class, data_collator=collator, **kwargs
+            model=model,
+            args=args,
+            train_dataset=train_dataset,
+            processing_class=processing_class,
+            data_collator=collator,
+            **kwargs,
         )
 
     def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
@@ -88,5 +103,8 @@ class FunctionCallDPOTrainer(DPOTrainer):
             desc=f"Tokenizing {dataset_name} pairs",
         )
         if args.max_length is not None and args.truncation_mode == "keep_start":
-            dataset = dataset.filter(lambda e: len(e["prompt_ids"]) < args.max_length, desc=f"Dropping {dataset_name} pairs whose prompt fills max_length")
+            dataset = dataset.filter(
+                lambda e: len(e["prompt_ids"]) < args.max_length,
+                desc=f"Dropping {dataset_name} pairs whose prompt fills max_length",
+            )
         return dataset

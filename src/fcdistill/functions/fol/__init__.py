@@ -6,4 +6,14 @@ from fcdistill.functions.fol.functions import fol_functions
 from fcdistill.functions.fol.parser import FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import ArityError, Verdict, decide
 
-__all__ = ["ArityError", "FolSyntaxError", "Formula", "Verdict", "decide", "fol_functions", "parse_formula", "to_ascii", "to_unicode"]
+__all__ = [
+    "ArityError",
+    "FolSyntaxError",
+    "Formula",
+    "Verdict",
+    "decide",
+    "fol_functions",
+    "parse_formula",
+    "to_ascii",
+    "to_unicode",
+]

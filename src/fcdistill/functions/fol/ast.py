@@ -8,7 +8,7 @@ in parentheses (`∀x (...)`, `∀x ∀y (...)`), which the parser reads as its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 BinaryOp = Literal["and", "or", "xor", "implies", "iff"]
 QuantifierKind = Literal["forall", "exists"]
@@ -24,7 +24,7 @@ class Const:
     name: str
 
 
-Term = Union[Var, Const]
+Term = Var | Const
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,34 @@ class Quantifier:
     body: Formula
 
 
-Formula = Union[Atom, Equal, Not, Binary, Quantifier]
+Formula = Atom | Equal | Not | Binary | Quantifier
 
 # Binding strength: a higher number binds tighter.
 PRECEDENCE: dict[str, int] = {"iff": 1, "implies": 2, "or": 3, "xor": 3, "and": 4}
-UNICODE = {"not": "¬", "and": "∧", "or": "∨", "xor": "⊕", "implies": "→", "iff": "↔", "forall": "∀", "exists": "∃", "=": "=", "!=": "≠"}
-ASCII = {"not": "~", "and": "&", "or": "|", "xor": "xor", "implies": "->", "iff": "<->", "forall": "forall ", "exists": "exists ", "=": "=", "!=": "!="}
+UNICODE = {
+    "not": "¬",
+    "and": "∧",
+    "or": "∨",
+    "xor": "⊕",
+    "implies": "→",
+    "iff": "↔",
+    "forall": "∀",
+    "exists": "∃",
+    "=": "=",
+    "!=": "≠",
+}
+ASCII = {
+    "not": "~",
+    "and": "&",
+    "or": "|",
+    "xor": "xor",
+    "implies": "->",
+    "iff": "<->",
+    "forall": "forall ",
+    "exists": "exists ",
+    "=": "=",
+    "!=": "!=",
+}
 
 
 def to_unicode(formula: Formula) -> str:

@@ -45,7 +45,9 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
                 one = parse_formula(formula)
                 arity = arities([(f"premise {i}", one)], arity)
             except (FolSyntaxError, ArityError) as exc:
-                raise CallError(f"Premises: formula {i - len(premises)} ({formula[:60]!r}): {exc}; nothing was recorded") from None
+                raise CallError(
+                    f"Premises: formula {i - len(premises)} ({formula[:60]!r}): {exc}; nothing was recorded"
+                ) from None
             parsed.append(one)
         first = len(premises) + 1
         premises.extend(parsed)
@@ -62,7 +64,10 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
             raise CallError(f"Check: {exc}") from None
         verdict = decide(premises, parsed, timeout_s)
         if verdict.label == "Inconsistent":
-            raise CallError("Check: the premises contradict each other, so nothing can be decided; a premise is probably mis-formalised")
+            raise CallError(
+                "Check: the premises contradict each other, so nothing can be decided; a premise is probably "
+                "mis-formalised"
+            )
         if verdict.timed_out:
             raise CallError(f"Check: the prover ran out of time ({timeout_s:g} s); try simpler formulas")
         if verdict.label == "Unknown":
@@ -71,7 +76,12 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
 
     record.__doc__, check.__doc__ = PREMISES_DOC, CHECK_DOC
     functions = [
-        Function(record, name="Premises", examples=["Premises(formulas=['forall x (Cat(x) -> Animal(x))', 'Cat(tom)'])"], gives_value=False),
+        Function(
+            record,
+            name="Premises",
+            examples=["Premises(formulas=['forall x (Cat(x) -> Animal(x))', 'Cat(tom)'])"],
+            gives_value=False,
+        ),
         Function(check, name="Check", examples=["Check(conclusion='Animal(tom)')"]),
     ]
     if think:

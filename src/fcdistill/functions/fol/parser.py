@@ -40,11 +40,32 @@ MAX_NESTING = 40  # parentheses, negations and quantifiers inside each other
 MAX_DEPTH = 100  # depth of the finished tree (long ∧ chains count too)
 
 SYMBOLS = [  # longest first
-    ("<->", "iff"), ("->", "implies"), ("!=", "!="),
-    ("¬", "not"), ("~", "not"), ("!", "not"), ("∧", "and"), ("&", "and"), ("∨", "or"), ("|", "or"),
-    ("⊕", "xor"), ("⊻", "xor"), ("→", "implies"), ("⇒", "implies"), ("↔", "iff"), ("⟷", "iff"), ("⇔", "iff"),
-    ("∀", "forall"), ("∃", "exists"), ("=", "="), ("≠", "!="), ("(", "("), (")", ")"), (",", ","),
-    (":", ":"), (".", ":"),
+    ("<->", "iff"),
+    ("->", "implies"),
+    ("!=", "!="),
+    ("¬", "not"),
+    ("~", "not"),
+    ("!", "not"),
+    ("∧", "and"),
+    ("&", "and"),
+    ("∨", "or"),
+    ("|", "or"),
+    ("⊕", "xor"),
+    ("⊻", "xor"),
+    ("→", "implies"),
+    ("⇒", "implies"),
+    ("↔", "iff"),
+    ("⟷", "iff"),
+    ("⇔", "iff"),
+    ("∀", "forall"),
+    ("∃", "exists"),
+    ("=", "="),
+    ("≠", "!="),
+    ("(", "("),
+    (")", ")"),
+    (",", ","),
+    (":", ":"),
+    (".", ":"),
 ]
 VARIABLE_NAME = re.compile(r"[u-z][0-9]?")  # never a constant (y1984 may be): unbound, it is an error
 KEYWORDS = {"not", "and", "or", "xor", "implies", "iff", "forall", "exists"}
@@ -106,7 +127,9 @@ def tokenize(text: str) -> list[Token]:
                 break
         else:
             if ch == "^":
-                raise FolSyntaxError(i + 1, "'^' is ambiguous; write & (or ∧) for 'and', or xor (or ⊕) for 'exclusive or'")
+                raise FolSyntaxError(
+                    i + 1, "'^' is ambiguous; write & (or ∧) for 'and', or xor (or ⊕) for 'exclusive or'"
+                )
             hint = "use ~ & | xor -> <-> forall exists, or ¬ ∧ ∨ ⊕ → ↔ ∀ ∃"
             raise FolSyntaxError(i + 1, f"unexpected character {ch!r}; {hint}")
     tokens.append(Token("end", "", n))
@@ -139,7 +162,9 @@ class _Parser:
     def enter(self) -> None:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise self.error(f"the formula is nested too deeply (limit {MAX_NESTING} levels); split it into several premises")
+            raise self.error(
+                f"the formula is nested too deeply (limit {MAX_NESTING} levels); split it into several premises"
+            )
 
     # -- grammar -----------------------------------------------------------------------
     def formula(self) -> Formula:
@@ -195,7 +220,9 @@ class _Parser:
         token = self.advance()
         var = self.peek()
         if var.kind != "name":
-            raise self.error(f"expected a variable after '{token.text}', found {_describe(var)}; e.g. {token.text}x (P(x))")
+            raise self.error(
+                f"expected a variable after '{token.text}', found {_describe(var)}; e.g. {token.text}x (P(x))"
+            )
         self.advance()
         self.enter()
         self.bound.append(var.text)
@@ -248,7 +275,10 @@ class _Parser:
                 args.append(self.term())
             close = self.peek()
             if close.kind != ")":
-                raise self.error(f"expected ',' or ')' to close the arguments of {name.text} (opened at position {nxt.pos + 1}), found {_describe(close)}")
+                raise self.error(
+                    f"expected ',' or ')' to close the arguments of {name.text} (opened at position {nxt.pos + 1}), "
+                    f"found {_describe(close)}"
+                )
             self.advance()
             return Atom(name.text, tuple(args))
         if nxt.kind in ("=", "!="):
@@ -265,14 +295,22 @@ class _Parser:
             raise self.error(f"expected a term (a constant or a variable), found {_describe(token)}")
         self.advance()
         if self.peek().kind == "(":
-            raise self.error(f"function terms such as {token.text}(...) are not supported; use a predicate instead, e.g. MotherOf(x, y)", token)
+            raise self.error(
+                f"function terms such as {token.text}(...) are not supported; use a predicate instead, e.g. "
+                "MotherOf(x, y)",
+                token,
+            )
         return self.resolve(token)
 
     def resolve(self, token: Token) -> Term:
         if token.text in self.bound:
             return Var(token.text)
         if VARIABLE_NAME.fullmatch(token.text):
-            raise self.error(f"variable '{token.text}' is not bound by a quantifier; write e.g. ∀{token.text} (...) around it, or use a constant name", token)
+            raise self.error(
+                f"variable '{token.text}' is not bound by a quantifier; write e.g. ∀{token.text} (...) around it, or "
+                "use a constant name",
+                token,
+            )
         return Const(token.text)
 
     def parse(self) -> Formula:
@@ -285,12 +323,16 @@ class _Parser:
         if token.kind != "end":
             raise self.error(f"expected an operator such as ∧ ∨ → (& | ->) before {_describe(token)}")
         if depth(result) > MAX_DEPTH:
-            raise FolSyntaxError(1, f"the formula is nested too deeply (limit {MAX_DEPTH} levels); split it into several premises")
+            raise FolSyntaxError(
+                1, f"the formula is nested too deeply (limit {MAX_DEPTH} levels); split it into several premises"
+            )
         return result
 
 
 def parse_formula(text: str) -> Formula:
     """Parse one formula, or raise FolSyntaxError with a position and a hint."""
     if len(text) > MAX_FORMULA_CHARS:
-        raise FolSyntaxError(MAX_FORMULA_CHARS + 1, f"the formula is too long ({len(text)} characters, limit {MAX_FORMULA_CHARS})")
+        raise FolSyntaxError(
+            MAX_FORMULA_CHARS + 1, f"the formula is too long ({len(text)} characters, limit {MAX_FORMULA_CHARS})"
+        )
     return _Parser(text).parse()

@@ -43,7 +43,9 @@ class Verdict:
         return f"{self.label} ({self.reason})" if self.reason else self.label
 
 
-def arities(named: Sequence[tuple[str, Formula]], known: dict[str, tuple[int, str]] | None = None) -> dict[str, tuple[int, str]]:
+def arities(
+    named: Sequence[tuple[str, Formula]], known: dict[str, tuple[int, str]] | None = None
+) -> dict[str, tuple[int, str]]:
     """Each predicate's (arity, where first used) over formulas named like "premise 2".
 
     Raises ArityError naming both uses when a predicate's arity differs. `known` holds

@@ -58,8 +58,23 @@ class LlamaServer:
         from fcdistill.models.embedded import EMBEDDED, cache_dir
 
         gguf = EMBEDDED[self.model].locate(cache_dir())
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(self.port),
-                   "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads), "--verbose", "False"]
+        command = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.n_threads),
+            "--verbose",
+            "False",
+        ]
         if self.n_threads_batch is not None:
             command += ["--n_threads_batch", str(self.n_threads_batch)]
         return command
