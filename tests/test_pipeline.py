@@ -187,3 +187,10 @@ def test_shipped_run_configs_validate():
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}
+
+
+def test_every_config_field_is_described_in_docs_config_md():
+    from fcdistill.pipeline.config import config_fields, config_markdown
+
+    assert all(description for _, _, description in config_fields()), [n for n, _, d in config_fields() if not d]
+    assert (ROOT / "docs" / "config.md").read_text() == config_markdown(), "regenerate: fcdistill config > docs/config.md"

@@ -500,6 +500,14 @@ def compare_models(
         console.print(comparisons_table(comparisons))
 
 
+@app.command("config")
+def config_fields() -> None:
+    """Every field of a run config with its default and meaning (Markdown, as in docs/config.md)."""
+    from fcdistill.pipeline.config import config_markdown
+
+    print(config_markdown(), end="")
+
+
 @app.command("run")
 def run_pipeline(
     config: Annotated[

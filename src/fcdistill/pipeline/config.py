@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,14 +30,14 @@ class Strict(BaseModel):
 
 
 class TaskSpec(Strict):
-    name: str
+    name: str = Field(description="the task (fcdistill's list: arith, folgen, gsm8k, folio, proofwriter, ...)")
     options: dict[str, Any] = Field(default_factory=dict, description="task options: difficulty, data, depth")
     eval_options: dict[str, Any] = Field(
         default_factory=dict, description="options that differ for evaluation (e.g. the test data file)"
     )
     train: int = Field(200, ge=0, description="training problems per round (train split); 0: evaluated only")
     eval: int = Field(200, ge=1, description="held-out problems for evaluation")
-    eval_split: str = "test"
+    eval_split: str = Field("test", description="split the held-out problems come from (validation for FOLIO)")
 
     @field_validator("name")
     @classmethod
@@ -57,12 +57,15 @@ class AgentSettings(Strict):
 
 
 class TeacherSettings(Strict):
-    teachers: list[str] = Field(default_factory=lambda: ["gold", "local:smollm2-135m"], min_length=1)
+    teachers: list[str] = Field(
+        default_factory=lambda: ["gold", "local:smollm2-135m"],
+        min_length=1,
+        description="round 1's teachers: gold, local:MODEL or server:MODEL@URL",
+    )
     k: int = Field(1, ge=1, description="chains per problem from each model teacher")
-    temperature: float = Field(0.0, ge=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    batch_size: int = Field(16, ge=1)
-    concurrency: int = Field(8, ge=1)
+    temperature: float = Field(0.0, ge=0, description="sampling temperature of the model teachers (0: greedy)")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling of the model teachers")
+    concurrency: int = Field(8, ge=1, description="requests in flight to a server teacher")
 
     @field_validator("teachers")
     @classmethod
@@ -79,14 +82,14 @@ class RoundSettings(Strict):
     rounds: int = Field(1, ge=1, description="rounds of sample -> pairs -> DPO")
     k: int = Field(4, ge=1, description="chains per problem the student samples in rounds 2+")
     temperature: float = Field(0.8, gt=0, description="sampling temperature of the student in rounds 2+")
-    top_p: float = Field(0.95, gt=0, le=1)
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling of the student in rounds 2+")
 
 
 class ExtraModel(Strict):
-    label: str
-    model: str
-    backend: Literal["local", "server"] = "local"
-    base_url: str | None = None
+    label: str = Field(description="the name in tables and plots")
+    model: str = Field(description="embedded name, model directory, hub id, or the server's model name")
+    backend: Literal["local", "server"] = Field("local", description="local transformers or an OpenAI server")
+    base_url: str | None = Field(None, description="the server's URL, e.g. http://127.0.0.1:8000/v1")
     parameters: int | None = Field(
         None, ge=1, description="model size for the size plot (read from a local model when absent)"
     )
@@ -105,7 +108,7 @@ class EvalSettings(Strict):
     models: list[ExtraModel] = Field(
         default_factory=list, description="models evaluated beside the base and trained student"
     )
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(32, ge=1, description="replies a local model writes at once (teacher chains, evaluation)")
     show_chains: int = Field(50, ge=0, description="chains per model in the report")
     every_round: bool = Field(
         False, description="also evaluate each earlier round's model (labels round-1, round-2, ...)"
@@ -120,15 +123,15 @@ class EvalSettings(Strict):
 
 
 class RunConfig(Strict):
-    name: str = "run"
-    seed: int = 0
-    tasks: list[TaskSpec] = Field(min_length=1)
-    agent: AgentSettings = AgentSettings()
-    teacher: TeacherSettings = TeacherSettings()
-    pairs: PairSettings = PairSettings()
-    training: TrainConfig = TrainConfig()
-    rounds: RoundSettings = RoundSettings()
-    evaluation: EvalSettings = EvalSettings()
+    name: str = Field("run", description="the run's name (its directory is runs/<name> unless --out says otherwise)")
+    seed: int = Field(0, description="picks the problems and seeds sampling and training")
+    tasks: list[TaskSpec] = Field(min_length=1, description="the tasks the student is trained on and evaluated on")
+    agent: AgentSettings = Field(AgentSettings(), description="the agent: protocol, prompt, step budget")
+    teacher: TeacherSettings = Field(TeacherSettings(), description="round 1's teacher chains")
+    pairs: PairSettings = Field(PairSettings(), description="chains to preference pairs")
+    training: TrainConfig = Field(TrainConfig(), description="DPO of the student (see fcdistill train)")
+    rounds: RoundSettings = Field(RoundSettings(), description="on-policy rounds")
+    evaluation: EvalSettings = Field(EvalSettings(), description="held-out evaluation")
 
     @model_validator(mode="after")
     def _labels(self) -> RunConfig:
@@ -151,3 +154,35 @@ class RunConfig(Strict):
 
 def load_run_config(path: Path) -> RunConfig:
     return load_yaml_model(path, RunConfig)
+
+
+def config_fields(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+    """Every field of a config, nested ones by dotted name: (name, default, description)."""
+    rows = []
+    for name, field in model.model_fields.items():
+        dotted, nested = f"{prefix}{name}", field.annotation
+        if get_origin(nested) is list:  # a list of sections: tasks[], evaluation.models[]
+            nested, dotted = get_args(nested)[0], dotted + "[]"
+        if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+            nested = None
+        default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        rows.append((dotted, "" if nested else default, field.description or ""))
+        if nested is not None:
+            rows += config_fields(nested, dotted + ".")
+    return rows
+
+
+def config_markdown() -> str:
+    """docs/config.md: every field of a run config (`fcdistill run CONFIG`) with its default and meaning."""
+    lines = [
+        "# Run config fields",
+        "",
+        "Every field of the YAML file `fcdistill run CONFIG` reads (`training` is also what",
+        "`fcdistill train --config` reads). Generated by `fcdistill config`; a test keeps it in step with the code.",
+        "",
+        "| field | default | what it sets |",
+        "|---|---|---|",
+    ]
+    for name, default, description in config_fields():
+        lines.append(f"| `{name}` | {f'`{default}`' if default else ''} | {description} |")
+    return "\n".join(lines) + "\n"
