@@ -3,12 +3,29 @@ real OpenAI-compatible server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from llama_server import LlamaServer as _LlamaServer
 from llama_server import free_port  # noqa: F401  (tests import it from here)
 
 from fcdistill.agent.loop import AgentConfig
 from fcdistill.records import Chain
+
+SHARED_DATA = Path(__file__).parent.parent.parent / "shared" / "data"
+
+
+def shared_data(relative: str) -> Path:
+    """A benchmark file under ../shared/data. Missing: the test is skipped on a developer's
+    machine, and fails under CI (CI=true), where the data must be present."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        message = f"benchmark data not found at {path}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI runs need ../shared/data)")
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,9 @@ def ws(tmp_path: Path) -> Path:
         "mine/notes.txt": "keep me\n",
         "notes.txt": "a plain file\n",
         "gsm8k-bad.jsonl": '{"question": "q", "answer": "a\\n#### 1"}\n{"question": "q2", answer: 2}\n',
+        "gsm8k-empty.jsonl": "",
+        "gsm8k-two.jsonl": '{"question": "q", "answer": "a\\n#### 1"}\n{"question": "q2", "answer": "b\\n#### 2"}\n',
+        "prontoqa-empty.json": "[]",
         "folio-bad.jsonl": json.dumps(
             {"premises": ["A cat."], "premises-FOL": ["Cat(tom)"], "conclusion": "c", "label": "Maybe"}
         )
@@ -238,6 +241,24 @@ CASES = [
         "eval-data-binary-file",
         "eval --task gsm8k --data {ws}/image.png --out {ws}/new",
         "{ws}/image.png:1: not UTF-8 text; a JSON Lines file is expected",
+        "new",
+    ),
+    (
+        "eval-data-empty-file",
+        "eval --task gsm8k --data {ws}/gsm8k-empty.jsonl --out {ws}/new",
+        "{ws}/gsm8k-empty.jsonl: the file holds no records",
+        "new",
+    ),
+    (
+        "eval-n-beyond-the-file",
+        "eval --task gsm8k --data {ws}/gsm8k-two.jsonl --n 5 --out {ws}/new",
+        "{ws}/gsm8k-two.jsonl holds 2 records, fewer than the 5 asked for",
+        "new",
+    ),
+    (
+        "eval-logiclm-empty-file",
+        "eval --task prontoqa --data {ws}/prontoqa-empty.json --out {ws}/new",
+        "{ws}/prontoqa-empty.json: the file holds no records",
         "new",
     ),
     (

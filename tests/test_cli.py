@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, shared_data
 from typer.testing import CliRunner
 
 from fcdistill.cli import app
@@ -106,7 +106,7 @@ def test_task_options_are_checked(tmp_path):
     assert result.exit_code == 2 and "task 'arith' does not take --data (it takes --difficulty)" in result.output
 
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 @pytest.mark.model
@@ -120,8 +120,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
     ],
 )
 def test_eval_runs_every_task_family_with_the_embedded_model(tmp_path, task, data):
-    if data and not (DATA / data).exists():
-        pytest.skip("../shared/data is not here")
+    if data:
+        shared_data(data)
     args = ["eval", "--task", task, "--n", "2", "--n-max", "3", "--out", str(tmp_path / "run")]
     result = runner.invoke(app, args + (["--data", str(DATA / data)] if data else []))
     assert result.exit_code == 0, result.output

@@ -56,8 +56,26 @@ def test_a_smaller_step_budget_is_the_chain_cut_short():
     assert evaluation("gold", "arith", chains, 2).accuracy == 0.0
     assert evaluation("gold", "arith", chains, 20).accuracy == 1.0
     assert evaluation("gold", "arith", chains, 2).error_types == {"step budget used up": 3}
-    c = comparison("short", chains, "long", chains, "arith", 2)
-    assert c.only_a == c.only_b == 0
+
+
+def test_comparison_of_two_models_that_disagree():
+    """Two sets of chains on the same 20 problems with known disagreements: exact counts, and
+    p-values equal to scipy's exact binomial test and Wilcoxon signed-rank test."""
+    from scipy import stats
+
+    task = get_task("arith", difficulty=2)
+    problems = task.problems(20, split="train")
+    agent = Agent(None, task, AgentConfig())
+    right = agent.replay(problems)
+    wrong = agent.replay([p.model_copy(update={"solution": [f"Answer(answer={int(p.answer) + 1})"]}) for p in problems])
+    a = right[:12] + wrong[12:]  # solves 0-11
+    b = wrong[:4] + right[4:]  # solves 4-19: 4 only by a, 8 only by b, 8 by both
+    c = comparison("a", a, "b", list(reversed(b)), "arith", 10)  # matched by problem id, not by order
+    assert (c.n, c.a_correct, c.b_correct, c.only_a, c.only_b) == (20, 12, 16, 4, 8)
+    assert c.mcnemar_p == pytest.approx(stats.binomtest(8, 12, 0.5).pvalue)
+    differences = [float(y.correct) - float(x.correct) for x, y in zip(a, b)]
+    assert c.wilcoxon_p == pytest.approx(stats.wilcoxon(differences, zero_method="wilcox").pvalue)
+    assert 0.3 < c.mcnemar_p < 0.5
 
 
 def test_accuracy_by_difficulty_and_first_calls():

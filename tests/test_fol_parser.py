@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, shared_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fcdistill.functions.fol.ast import Atom, Binary, Const, Equal, Not, Quantifier, Var, to_ascii, to_unicode
 from fcdistill.functions.fol.parser import MAX_FORMULA_CHARS, FolSyntaxError, parse_formula
 
-FOLIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "folio" / "v0.0"
+FOLIO = SHARED_DATA / "folio" / "v0.0"
 
 
 def P(name: str, *args: str, bound: str = "xyz") -> Atom:
@@ -126,8 +126,7 @@ def test_bounds_refuse_huge_or_deep_formulas_without_recursion_errors():
 
 
 def test_printers_round_trip_every_folio_formula():
-    if not FOLIO.is_dir():
-        pytest.skip(f"FOLIO data not found at {FOLIO}")
+    shared_data("folio/v0.0")
     parsed = 0
     for path in sorted(FOLIO.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():

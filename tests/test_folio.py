@@ -6,21 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.functions.calls import parse_call
 from fcdistill.records import Problem
 from fcdistill.tasks.folio import NO_CONCLUSION_FOL, FolioTask, gold_chain, repair
 
-FOLIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "folio" / "v0.0"
 # Measured with docs/gold-chains-folio.md's snippet: 195 of 204 validation gold chains prove the label.
 MIN_VALIDATION_COVERAGE = 0.93
 
 
 def data(name: str) -> str:
-    path = FOLIO / name
-    if not path.is_file():
-        pytest.skip(f"FOLIO data not found at {path}")
+    path = shared_data(f"folio/v0.0/{name}")
     return str(path)
 
 

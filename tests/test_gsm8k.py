@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.functions import CallError, FunctionSet, answer_function, parse_call
@@ -27,16 +28,25 @@ from fcdistill.tasks.annotations import (
 )
 from fcdistill.tasks.gsm8k import GSM8KTask
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 # Measured on the official test file: 1244 of 1319 (94.3 %) gold chains reach the gold answer.
 MIN_TEST_COVERAGE = 0.92
 FUNCTIONS = FunctionSet([*GSM8K_FUNCTIONS, answer_function()])
 
 
 def data_file(name: str) -> Path:
-    if not (DATA / name).is_file():
-        pytest.skip(f"GSM8K data not found at {DATA}")
-    return DATA / name
+    return shared_data(f"gsm8k/{name}")
+
+
+@pytest.fixture
+def inline_task(tmp_path) -> GSM8KTask:
+    """A GSM8K task on one record written here, for tests that need a task, not the benchmark."""
+    record = {
+        "question": "Ann has 2 pens and buys 16 more. How many pens does she have?",
+        "answer": "2+16=<<2+16=18>>18\n#### 18",
+    }
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    return GSM8KTask(str(path))
 
 
 def calls(solution: str, final: float) -> list[str]:
@@ -169,7 +179,7 @@ def test_hostile_annotations_are_never_evaluated(tmp_path):
     assert not marker.exists()
 
 
-def test_huge_inputs_are_refused_quickly():
+def test_huge_inputs_are_refused_quickly(inline_task):
     started = time.perf_counter()
     for solution, reason in [
         ("<<" + "9" * 100_000 + "=1>>\n#### 1", UNPARSEABLE),
@@ -178,7 +188,7 @@ def test_huge_inputs_are_refused_quickly():
     ]:
         with pytest.raises(GoldError, match=reason):
             calls(solution, int(solution.rpartition("####")[2]))
-    task = GSM8KTask(str(data_file("test.jsonl")))
+    task = inline_task
     problem = task.problems(1)[0]
     assert not task.check("18" + " " * 10_000 + "1", problem) and not task.check("1" * 10_000, problem)
     assert time.perf_counter() - started < 5
@@ -204,8 +214,8 @@ def test_gold_chains_replay_as_native_tool_calls():
     assert chains[0].messages[-1]["tool_calls"][0]["function"]["name"] == "Answer"
 
 
-def test_checker_tolerates_formats_but_not_wrong_numbers():
-    task = GSM8KTask(str(data_file("test.jsonl")))
+def test_checker_tolerates_formats_but_not_wrong_numbers(inline_task):
+    task = inline_task
     problem = task.problems(1)[0].model_copy(update={"answer": "1234"})
     for good in [
         "1234",
@@ -225,8 +235,8 @@ def test_checker_tolerates_formats_but_not_wrong_numbers():
     assert task.check("1500000", big) and not task.check("1500001", big)
 
 
-def test_worked_examples_reach_their_answers():
-    task = GSM8KTask(str(data_file("test.jsonl")))
+def test_worked_examples_reach_their_answers(inline_task):
+    task = inline_task
     agent = Agent(
         None, task, AgentConfig(worked_examples=None)
     )  # plays every worked example, raises if one misses its answer

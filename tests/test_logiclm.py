@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.records import Problem
 from fcdistill.tasks.logiclm import NO_GOLD, LogicalDeductionTask, LogicLMTask, ProntoQATask, ProofWriterTask
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = [
     (ProofWriterTask, "proofwriter/train.json"),
     (ProofWriterTask, "proofwriter/dev.json"),
@@ -24,9 +23,7 @@ FILES = [
 
 @pytest.mark.parametrize(("cls", "name"), FILES)
 def test_reads_every_record(cls, name):
-    path = DATA / name
-    if not path.is_file():
-        pytest.skip(f"Logic-LM data not found at {path}")
+    path = shared_data(name)
     records = json.loads(path.read_text(encoding="utf-8"))
     task = cls(str(path))
     problems = task.problems(len(records) + 10)

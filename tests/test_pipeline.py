@@ -193,4 +193,6 @@ def test_every_config_field_is_described_in_docs_config_md():
     from fcdistill.pipeline.config import config_fields, config_markdown
 
     assert all(description for _, _, description in config_fields()), [n for n, _, d in config_fields() if not d]
-    assert (ROOT / "docs" / "config.md").read_text() == config_markdown(), "regenerate: fcdistill config > docs/config.md"
+    assert (ROOT / "docs" / "config.md").read_text() == config_markdown(), (
+        "regenerate: fcdistill config > docs/config.md"
+    )

@@ -106,7 +106,9 @@ def _check_protocol(protocol: str) -> None:
 @app.command("gold")
 def gold(
     task: TaskName = "arith",
-    n: Count = 100,
+    n: Annotated[
+        int | None, typer.Option(min=1, help="Number of problems (default: all of a data file, 100 generated).")
+    ] = None,
     split: Annotated[str, typer.Option(help="Problem split.")] = "train",
     difficulty: Difficulty = None,
     data: DataFile = None,
@@ -127,7 +129,7 @@ def gold(
     _check_fresh(out)
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
-        problems = task_.problems(n, split=split, seed=seed)
+        problems = task_.problems(n or task_.size(split) or 100, split=split, seed=seed)
         agent = Agent(None, task_, AgentConfig(protocol=protocol))
     except (ValueError, OSError) as exc:
         fail(str(exc))

@@ -19,7 +19,12 @@ class Task(ABC):
 
     @abstractmethod
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
-        """`n` problems of a split; the same arguments always give the same problems."""
+        """`n` problems of a split; the same arguments always give the same problems. A task
+        whose split holds fewer than `n` raises a ValueError saying how many it holds."""
+
+    def size(self, split: str) -> int | None:
+        """How many problems the split holds (None: a generator, without end)."""
+        return None
 
     @abstractmethod
     def check(self, answer: str | None, problem: Problem) -> bool:

@@ -25,13 +25,22 @@ class DatasetRecords(Generic[R]):
         hub_splits: dict[str, str] | None = None,
     ) -> None:
         self.model, self.hub_name, self.hub_config, self.hub_splits = model, hub_name, hub_config, hub_splits or {}
+        self.data = data
         self._file = (Path(data).stem, read_jsonl(Path(data), model)) if data is not None else None
+        if self._file is not None and not self._file[1]:
+            raise ValueError(f"{data}: the file holds no records (a JSON Lines file, one record per line, is expected)")
         self._hub: dict[str, list[R]] = {}
 
     def first(self, n: int, split: str) -> list[tuple[str, R]]:
         """The first `n` records, each with its id suffix "<file stem or split>-<index>"."""
         stem, rows = self.get(split)
+        if n > len(rows):
+            where = self.data or f"{self.hub_name} ({split})"
+            raise ValueError(f"{where} holds {len(rows)} records, fewer than the {n} asked for")
         return [(f"{stem}-{i}", row) for i, row in enumerate(rows[:n])]
+
+    def size(self, split: str) -> int:
+        return len(self.get(split)[1])
 
     def get(self, split: str) -> tuple[str, list[R]]:
         """The stem used in problem ids (file stem, or split name) and the records."""

@@ -170,6 +170,9 @@ class FolioTask(FolTask):
         self.syntax = syntax
         self.records = DatasetRecords(data, FolioRecord, HUB_DATASET, hub_splits=HUB_SPLITS)
 
+    def size(self, split: str) -> int:
+        return self.records.size(split)
+
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         """The first `n` records in file order (`seed` is unused; with a file, `split` is only recorded)."""
         return [self._problem(record, f"folio-{suffix}", split) for suffix, record in self.records.first(n, split)]

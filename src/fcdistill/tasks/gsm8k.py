@@ -107,6 +107,9 @@ class GSM8KTask(Task):
     def functions(self) -> FunctionSet:
         return self._functions
 
+    def size(self, split: str) -> int:
+        return self.records.size(split)
+
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         """The first `n` records in file order (`seed` is unused; with a file, `split` is only recorded)."""
         return [self._problem(record, f"gsm8k-{suffix}", split) for suffix, record in self.records.first(n, split)]

@@ -47,6 +47,8 @@ def read_records(path: Path) -> list[LogicLMRecord]:
         raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(items, list):
         raise ValueError(f"{path}: expected a JSON list of records, found {type(items).__name__}")
+    if not items:
+        raise ValueError(f"{path}: the file holds no records (a JSON list of records is expected)")
     records = []
     for i, item in enumerate(items):
         try:
@@ -93,11 +95,17 @@ class LogicLMTask(FolTask):
         self.name = dataset
         self.description = f"{dataset} (Logic-LM format) solved with Premises / Check"
         self.kind = self.DATASETS[dataset]
+        self.data = data
         self._stem = Path(data).stem
         self._records = read_records(Path(data))
 
+    def size(self, split: str) -> int:
+        return len(self._records)
+
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         """The first `n` records in file order (`seed` is unused; `split` is only recorded)."""
+        if n > len(self._records):
+            raise ValueError(f"{self.data} holds {len(self._records)} records, fewer than the {n} asked for")
         return [self._problem(record, split) for record in self._records[:n]]
 
     def _problem(self, record: LogicLMRecord, split: str) -> Problem:
