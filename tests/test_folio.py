@@ -25,7 +25,7 @@ def data(name: str) -> str:
 @pytest.fixture(scope="module")
 def validation() -> tuple[FolioTask, list[Problem]]:
     task = FolioTask(data("folio-validation.jsonl"))
-    return task, task.problems(10_000)
+    return task, task.problems(task.size("validation"))
 
 
 def test_reads_every_record_with_normalised_labels(validation):
@@ -39,7 +39,8 @@ def test_reads_every_record_with_normalised_labels(validation):
         assert record["conclusion"].strip() in problem.question
         assert all(p.strip() in problem.question for p in record["premises"])
         assert "True, False or Uncertain" in problem.question
-    train = FolioTask(data("folio-train.jsonl")).problems(10_000, split="train")
+    task = FolioTask(data("folio-train.jsonl"))
+    train = task.problems(task.size("train"), split="train")
     train_lines = Path(data("folio-train.jsonl")).read_text(encoding="utf-8").splitlines()
     assert len(train) == len(train_lines) == 1004
     assert {p.answer for p in train} == {"True", "False", "Uncertain"}  # "Unknown" normalised
@@ -142,7 +143,7 @@ def test_reads_folio_v2_records(tmp_path):
     }
     path = tmp_path / "folio_v2_validation.jsonl"
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    [problem] = FolioTask(str(path)).problems(5)
+    [problem] = FolioTask(str(path)).problems(1)
     assert problem.id == "folio-folio_v2_validation-0" and problem.answer == "True"
     assert problem.solution == [
         "Premises(formulas=['∀x (Cat(x) → Animal(x))', 'Cat(tom)'])",

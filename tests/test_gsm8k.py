@@ -196,7 +196,7 @@ def test_huge_inputs_are_refused_quickly(inline_task):
 
 def test_gold_chains_cover_the_test_file():
     task = GSM8KTask(str(data_file("test.jsonl")))
-    problems = task.problems(10**6, split="test")
+    problems = task.problems(task.size("test"), split="test")
     gold = [p for p in problems if p.solution]
     chains = Agent(None, task, AgentConfig(n_max=max(len(p.solution) for p in gold))).replay(gold)
     assert all(c.stop_reason == "answer" and c.invalid_calls == 0 for c in chains)

@@ -26,8 +26,10 @@ def test_reads_every_record(cls, name):
     path = shared_data(name)
     records = json.loads(path.read_text(encoding="utf-8"))
     task = cls(str(path))
-    problems = task.problems(len(records) + 10)
+    problems = task.problems(task.size("test"))
     assert len(problems) == len(records)
+    with pytest.raises(ValueError, match=f"holds {len(records)} records, fewer than the {len(records) + 1} asked for"):
+        task.problems(len(records) + 1)
     assert len({p.id for p in problems}) == len(problems)
     for problem, record in zip(problems, records):
         assert problem.id == f"{task.name}-{path.stem}-{record['id']}"
@@ -50,12 +52,24 @@ def test_reads_every_record(cls, name):
     )
 
 
+def one_record(tmp_path) -> str:
+    """A Logic-LM file of one record, for tests that need a task, not the benchmark."""
+    record = {
+        "id": "q1",
+        "context": "Tom is a cat.",
+        "question": "Is Tom a cat?",
+        "options": ["A) True", "B) False"],
+        "answer": "A",
+    }
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize("cls", [ProofWriterTask, ProntoQATask, LogicalDeductionTask])
 @pytest.mark.parametrize("protocol", ["text", "json"])
 def test_worked_examples_replay_through_the_prover(cls, protocol, tmp_path):
-    path = tmp_path / "empty.json"
-    path.write_text("[]", encoding="utf-8")
-    task = cls(str(path))
+    task = cls(one_record(tmp_path))
     examples = task.worked_examples()
     assert examples
     chains = Agent(None, task, AgentConfig(protocol=protocol)).replay(examples)
@@ -64,9 +78,7 @@ def test_worked_examples_replay_through_the_prover(cls, protocol, tmp_path):
 
 
 def test_letter_answers(tmp_path):
-    path = tmp_path / "empty.json"
-    path.write_text("[]", encoding="utf-8")
-    task = LogicalDeductionTask(str(path))
+    task = LogicalDeductionTask(one_record(tmp_path))
     problem = Problem(id="p", task="logicaldeduction", question="q", answer="B")
     for good in ["B", " b ", "(B)", "B)", "B.", "B) The green book is the leftmost."]:
         assert task.check(good, problem), good
@@ -103,7 +115,7 @@ def test_bad_files_are_named(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        ProofWriterTask(str(path)).problems(5)
+        ProofWriterTask(str(path)).problems(1)
 
 
 def test_a_data_file_is_required_and_datasets_are_known():
