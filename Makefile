@@ -28,8 +28,8 @@ demo: $(VENV)/.installed
 # The report test opens the HTML report in headless Chromium (Debian's package; we run as root in CI).
 test: $(VENV)/.installed-test
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-test

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from fcdistill.agent.loop import AgentConfig
@@ -22,13 +23,22 @@ from fcdistill.records import Sampling
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
 models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-TaskName = Annotated[str, typer.Option(help="Task name (an unknown name lists the choices).")]
+TaskName = Annotated[
+    str,
+    typer.Option(help="Task: a name (`fcdistill tasks` lists them), module:Class, or your own name with --functions."),
+]
 Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
 Difficulty = Annotated[
     int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")
 ]
 DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
-Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: proof depth (default 2).")]
+Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: the deepest proof (default 3).")]
+Functions = Annotated[
+    str | None,
+    typer.Option(help="Your own task: a .py file or module of @functions (with --data problems, --checker)."),
+]
+Checker = Annotated[str | None, typer.Option(help="Your own task: exact, number, label, or module:function.")]
+TASK_OPTIONS = ("difficulty", "data", "depth", "functions", "checker")
 ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
 NMax = Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")]
@@ -113,6 +123,8 @@ def gold(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    functions: Functions = None,
+    checker: Checker = None,
     protocol: ProtocolOption = DEFAULTS.protocol,
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/gold-<task>-<time>).")] = None,
@@ -128,7 +140,7 @@ def gold(
     _check_protocol(protocol)
     _check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
         problems = task_.problems(n or task_.size(split) or 100, split=split, seed=seed)
         agent = Agent(None, task_, AgentConfig(protocol=protocol))
     except (ValueError, OSError) as exc:
@@ -161,6 +173,8 @@ def generate_chains(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    functions: Functions = None,
+    checker: Checker = None,
     teacher: Annotated[
         list[str] | None, typer.Option(help="gold, local:MODEL or server:MODEL@URL; repeat for several.")
     ] = None,
@@ -195,6 +209,8 @@ def generate_chains(
         "difficulty": difficulty,
         "data": data,
         "depth": depth,
+        "functions": functions,
+        "checker": checker,
         "teachers": teachers,
         "k": k,
         "sampling": sampling.model_dump(),
@@ -203,13 +219,12 @@ def generate_chains(
         "worked_examples": worked_examples,
     }
     _check_protocol(protocol)
-    if not (
-        out / SETTINGS
-    ).is_file():  # a new dataset: refuse a used --out before any work; a resumed one is checked below
+    # A new dataset: refuse a used --out before any work; a resumed one is checked below.
+    if not (out / SETTINGS).is_file():
         _check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
         problems = task_.problems(n, split=split, seed=seed)
         backends = [
             (
@@ -288,9 +303,7 @@ def make_pairs(
         recorded = read_settings(out)
         chains = read_jsonl(out / CHAINS, Chain, torn_tail=True)  # a line torn by a kill is left to generate's resume
         functions = {
-            t: get_task(
-                t, **{k: recorded.get(k) for k in ("difficulty", "data", "depth") if recorded.get("task") == t}
-            ).functions()
+            t: get_task(t, **{k: recorded.get(k) for k in TASK_OPTIONS if recorded.get("task") == t}).functions()
             for t in {c.task for c in chains}
         }
         pairs = balanced_pairs(chains, functions, settings, seed=seed)
@@ -324,6 +337,8 @@ def evaluate(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    functions: Functions = None,
+    checker: Checker = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
     base_url: Annotated[str | None, typer.Option(help="Server URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     protocol: ProtocolOption = DEFAULTS.protocol,
@@ -359,7 +374,7 @@ def evaluate(
     _check_protocol(protocol)
     _check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth)
+        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
         problems = task_.problems(n, split=split, seed=seed)
         backend_ = make_backend(
             backend,
@@ -500,6 +515,32 @@ def compare_models(
     console.print(evaluations_table(evaluations))
     if comparisons:
         console.print(comparisons_table(comparisons))
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """The tasks there are: built in, and registered by installed packages (entry points
+    `fcdistill.tasks`), with their functions. Any Task class also works as --task module:Class."""
+    from fcdistill.tasks import TASKS
+    from fcdistill.tasks.custom import registered
+
+    table = Table(title="Tasks")
+    for column in ("task", "from", "what", "functions"):
+        table.add_column(column)
+    installed = registered()
+    for name in [*TASKS, *installed]:
+        origin = "built in" if name in TASKS else f"{installed[name].value} (installed)"
+        try:
+            cls = TASKS[name] if name in TASKS else installed[name].load()
+            description = getattr(cls, "description", "")
+            try:
+                names = ", ".join(f.name for f in cls().functions())
+            except (TypeError, ValueError):  # a task that needs options (a data file) to be built
+                names = "(needs its options, e.g. --data)"
+        except Exception as exc:  # a broken plugin is listed with its error, not a crash
+            description, names = f"cannot be loaded: {type(exc).__name__}: {exc}", ""
+        table.add_row(name, origin, description, names)
+    console.print(table)
 
 
 @app.command("config")

@@ -45,6 +45,17 @@ class Execution:
     terminal: bool
 
 
+class FunctionDefinitionError(ValueError):
+    """A function that cannot be offered to a model; the message names its file and line."""
+
+
+def _where(fn: Callable[..., Any]) -> str:
+    try:
+        return f"{inspect.getsourcefile(fn)}:{inspect.getsourcelines(fn)[1]}: "
+    except (OSError, TypeError):
+        return ""
+
+
 class Function:
     """A callable with type hints, a docstring and example calls, ready for a model."""
 
@@ -59,7 +70,22 @@ class Function:
         gives_value: bool = True,
     ) -> None:
         """`gives_value=False` for functions whose result only acknowledges (a note, a recorded
-        premise): a chain is not expected to use such a result in a later call."""
+        premise): a chain is not expected to use such a result in a later call. A definition
+        that cannot work raises FunctionDefinitionError naming the function's file and line."""
+        try:
+            self._define(fn, examples, name, description, terminal, gives_value)
+        except (ValueError, CallError, NameError, TypeError) as exc:
+            raise FunctionDefinitionError(f"{_where(fn)}{exc}") from None
+
+    def _define(
+        self,
+        fn: Callable[..., Any],
+        examples: Sequence[str],
+        name: str | None,
+        description: str | None,
+        terminal: bool,
+        gives_value: bool,
+    ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
         self.description = inspect.cleandoc(description or fn.__doc__ or "")
@@ -75,14 +101,16 @@ class Function:
             if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
                 raise ValueError(f"function {self.name}: parameter {p.name} must be a plain named parameter")
             if p.annotation is inspect.Parameter.empty:
-                raise ValueError(f"function {self.name}: parameter {p.name} needs a type hint")
+                raise ValueError(f"function {self.name}: parameter {p.name} needs a type hint (e.g. {p.name}: str)")
             default = ... if p.default is inspect.Parameter.empty else p.default
             fields[p.name] = (p.annotation, default)
         self._model: type[BaseModel] = create_model(
             f"{self.name}Arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
         )
         if not examples:
-            raise ValueError(f"function {self.name} needs at least one example call")
+            raise ValueError(
+                f'function {self.name} needs at least one example call, e.g. examples=["{self.name}(...)"]'
+            )
         self.examples = list(examples)
         for example in self.examples:
             call = parse_call(example)

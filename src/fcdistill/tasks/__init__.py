@@ -5,8 +5,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from fcdistill.tasks import custom
 from fcdistill.tasks.arith import ArithTask
 from fcdistill.tasks.base import Task
+from fcdistill.tasks.custom import DeclaredTask, load_object, registered
 from fcdistill.tasks.fol_gen import FolGenTask
 from fcdistill.tasks.folio import FolioTask
 from fcdistill.tasks.gsm8k import GSM8KTask
@@ -25,14 +27,31 @@ TASKS: dict[str, type[Task]] = {
 }
 
 
+def task_class(name: str) -> type[Task]:
+    """A built-in task, one an installed package registers (entry point), or `module:Class`."""
+    if name in TASKS:
+        return TASKS[name]
+    installed = registered()
+    if name in installed:
+        return custom.task_class(installed[name].load(), name)
+    if ":" in name:
+        return custom.task_class(load_object(name), name)
+    choices = [*TASKS, *installed]
+    raise ValueError(
+        f"unknown task '{name}'; choose one of: {', '.join(choices)}, or name a Task class as module:Class"
+    )
+
+
 def get_task(name: str, **options: Any) -> Task:
-    """Build a task by name; options left as None are not passed, others must be accepted."""
-    try:
-        cls = TASKS[name]
-    except KeyError:
-        raise ValueError(f"unknown task '{name}'; choose one of: {', '.join(TASKS)}") from None
-    accepted = inspect.signature(cls).parameters
+    """Build a task by name; options left as None are not passed, others must be accepted. With a
+    `functions` option the task needs no class: it is a `DeclaredTask` of that name."""
     given = {k: v for k, v in options.items() if v is not None}
+    if "functions" in given and name not in TASKS:
+        cls: type[Task] = DeclaredTask
+        given["name"] = name
+    else:
+        cls = task_class(name)
+    accepted = inspect.signature(cls).parameters
     for key in given:
         if key not in accepted:
             takes = ", ".join(f"--{k}" for k in accepted) or "no options"
@@ -40,4 +59,4 @@ def get_task(name: str, **options: Any) -> Task:
     return cls(**given)
 
 
-__all__ = ["TASKS", "Task", "get_task"]
+__all__ = ["TASKS", "DeclaredTask", "Task", "get_task", "task_class"]

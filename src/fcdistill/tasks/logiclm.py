@@ -93,7 +93,6 @@ class LogicLMTask(FolTask):
         if data is None:
             raise ValueError(f"task '{dataset}' reads a local Logic-LM JSON file; pass it with --data")
         self.name = dataset
-        self.description = f"{dataset} (Logic-LM format) solved with Premises / Check"
         self.kind = self.DATASETS[dataset]
         self.data = data
         self._stem = Path(data).stem
@@ -152,6 +151,7 @@ class LogicLMTask(FolTask):
 
 class ProofWriterTask(LogicLMTask):
     name = "proofwriter"
+    description = "ProofWriter (Logic-LM format, --data): facts and rules, True / False / Uncertain"
 
     def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
         super().__init__("proofwriter", data, timeout_s, think)
@@ -159,6 +159,7 @@ class ProofWriterTask(LogicLMTask):
 
 class ProntoQATask(LogicLMTask):
     name = "prontoqa"
+    description = "PrOntoQA (Logic-LM format, --data): ontology chains, True / False"
 
     def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
         super().__init__("prontoqa", data, timeout_s, think)
@@ -166,6 +167,7 @@ class ProntoQATask(LogicLMTask):
 
 class LogicalDeductionTask(LogicLMTask):
     name = "logicaldeduction"
+    description = "LogicalDeduction (Logic-LM format, --data): orderings, multiple choice"
 
     def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
         super().__init__("logicaldeduction", data, timeout_s, think)
