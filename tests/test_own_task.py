@@ -142,28 +142,27 @@ def test_the_example_through_generate_pairs_train_and_eval(tmp_path):
     assert set(summary["first_calls"]) <= {"AddDays", "DaysBetween", "Weekday", "Answer", "invalid", "none"}
 
 
+HEAD = "from fcdistill.functions import function\n\n"
 BAD_FUNCTIONS = {
-    "syntax.py": ("from fcdistill.functions import function\ndef broken(:\n", "syntax.py:2: not valid Python"),
+    "syntax.py": (HEAD + "def broken(:\n", "syntax.py:3: not valid Python"),
     "no-hint.py": (
-        'from fcdistill.functions import function\n\n@function(examples=["F(x=1)"])\ndef F(x):\n    "Doc."\n    return x\n',
+        HEAD + '@function(examples=["F(x=1)"])\ndef F(x):\n    "Doc."\n    return x\n',
         "no-hint.py:3: function F: parameter x needs a type hint",
     ),
     "no-doc.py": (
-        'from fcdistill.functions import function\n\n@function(examples=["F(x=1)"])\ndef F(x: int) -> int:\n    return x\n',
+        HEAD + '@function(examples=["F(x=1)"])\ndef F(x: int) -> int:\n    return x\n',
         "no-doc.py:3: function F needs a docstring",
     ),
     "no-example.py": (
-        'from fcdistill.functions import function\n\n@function(examples=[])\ndef F(x: int) -> int:\n    "Doc."\n    return x\n',
+        HEAD + '@function(examples=[])\ndef F(x: int) -> int:\n    "Doc."\n    return x\n',
         "no-example.py:3: function F needs at least one example call",
     ),
     "wrong-example.py": (
-        'from fcdistill.functions import function\n\n@function(examples=["G(x=1)"])\ndef F(x: int) -> int:\n'
-        '    "Doc."\n    return x\n',
+        HEAD + '@function(examples=["G(x=1)"])\ndef F(x: int) -> int:\n    "Doc."\n    return x\n',
         "wrong-example.py:3: example 'G(x=1)' does not call F",
     ),
     "bad-example-args.py": (
-        'from fcdistill.functions import function\n\n@function(examples=["F(y=1)"])\ndef F(x: int) -> int:\n'
-        '    "Doc."\n    return x\n',
+        HEAD + '@function(examples=["F(y=1)"])\ndef F(x: int) -> int:\n    "Doc."\n    return x\n',
         "bad-example-args.py:3: F has no argument 'y'",
     ),
     "nothing.py": ("def helper(x):\n    return x\n", "nothing.py defines no @function"),

@@ -48,7 +48,8 @@ def problem(rng: random.Random) -> dict:
         steps = [first, call(Weekday, date=first[1])]
     else:
         d, n = day(rng), rng.randint(2, 30)
-        question = f"{name}'s birthday is on {d}. The party is {n} days before it. On what date is the party? Answer as YYYY-MM-DD."
+        question = f"{name}'s birthday is on {d}. The party is {n} days before it. "
+        question += "On what date is the party? Answer as YYYY-MM-DD."
         steps = [call(AddDays, date=d, days=-n)]
     answer = steps[-1][1]
     return {
