@@ -517,6 +517,94 @@ def compare_models(
         console.print(comparisons_table(comparisons))
 
 
+def _student(model: str) -> tuple[str, str, str | None]:
+    """`server:MODEL@URL`, a run directory (its trained model), a model directory, or an embedded name."""
+    from fcdistill.pipeline.run import SETTINGS, trained_model
+    from fcdistill.teachers import parse_teacher
+
+    if model.startswith("server:"):
+        return parse_teacher(model)
+    if (Path(model) / SETTINGS).is_file():
+        return "local", str(trained_model(Path(model))), None
+    return "local", model, None
+
+
+@app.command("solve")
+def solve(
+    question: Annotated[
+        str | None, typer.Argument(help="The question ('-': read it from stdin; none: ask for questions).")
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(help="Embedded name, model directory, run directory (its trained model), or server:MODEL@URL."),
+    ] = "smollm2-135m",
+    task: TaskName = "arith",
+    data: DataFile = None,
+    functions: Functions = None,
+    checker: Checker = None,
+    n_max: NMax = DEFAULTS.n_max,
+    protocol: ProtocolOption = DEFAULTS.protocol,
+    worked_examples: WorkedExamples = DEFAULTS.worked_examples,
+    out: Annotated[Path | None, typer.Option(help="Also append each chain to this JSONL file.")] = None,
+) -> None:
+    """Ask a model a question of your own with a task's functions: the chain is shown live, call by
+    call, with each result and the answer."""
+    import sys
+
+    from fcdistill.agent import Agent, AgentConfig
+    from fcdistill.backends import BackendError, make_backend
+    from fcdistill.models.embedded import ModelNotInstalled
+    from fcdistill.records import CallRecord, Problem
+    from fcdistill.tasks import get_task
+
+    _check_protocol(protocol)
+    try:
+        kind, name, url = _student(model)
+        task_ = get_task(task, data=data, functions=functions, checker=checker)
+        backend_ = make_backend(kind, name, base_url=url, batch_size=1, log=err.print)
+        agent = Agent(backend_, task_, AgentConfig(n_max=n_max, protocol=protocol, worked_examples=worked_examples))
+    except (ValueError, ModelNotInstalled, OSError) as exc:
+        fail(str(exc))
+
+    def show(_: int, call: CallRecord) -> None:
+        if call.valid:
+            console.print(Text(f"  {call.step}. ", style="dim") + Text(call.raw.strip(), style="cyan"))
+            if call.name != "Answer":
+                console.print(Text("     = ", style="dim") + Text(call.result, style="green"))
+        else:
+            console.print(Text(f"  {call.step}. ", style="dim") + Text(call.raw.strip()[:300], style="yellow"))
+            console.print(Text("     ! ", style="dim") + Text(call.result, style="red"))
+
+    def ask(text: str, number: int) -> None:
+        problem = Problem(id=f"question-{number}", task=task_.name, question=text.strip(), answer="")
+        console.print(Text("Question: ", style="bold") + Text(problem.question))
+        try:
+            chain = agent.run([problem], on_call=show)[0]
+        except BackendError as exc:
+            fail(str(exc), code=1)
+        outcome = f"answer: {chain.answer}" if chain.answer is not None else f"no answer ({chain.stop_reason})"
+        console.print(Text(f"  {outcome} · {chain.steps} calls · {chain.seconds:.1f} s", style="bold"))
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("a", encoding="utf-8") as f:
+                f.write(chain.model_dump_json() + "\n")
+
+    if question is not None:
+        text = sys.stdin.read() if question == "-" else question
+        if not text.strip():
+            fail("the question is empty")
+        ask(text, 0)
+        return
+    if not sys.stdin.isatty():
+        ask(sys.stdin.read(), 0)
+        return
+    console.print(f"[dim]{task_.name} with {name}: one question per line, an empty line ends.[/]")
+    number = 0
+    while (text := console.input("[bold]? [/]")).strip():
+        ask(text, number)
+        number += 1
+
+
 @app.command("tasks")
 def list_tasks() -> None:
     """The tasks there are: built in, and registered by installed packages (entry points

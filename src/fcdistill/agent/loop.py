@@ -59,9 +59,14 @@ class _Schedule:
     ready when its reply has come back and been run, the next waiting chain starts when one ends."""
 
     def __init__(
-        self, agent: Agent, chains: list[_Running], window: int, on_step: Callable[[int, int], None] | None
+        self,
+        agent: Agent,
+        chains: list[_Running],
+        window: int,
+        on_step: Callable[[int, int], None] | None,
+        on_call: Callable[[int, CallRecord], None] | None,
     ) -> None:
-        self.agent, self.chains, self.window, self.on_step = agent, chains, window, on_step
+        self.agent, self.chains, self.window, self.on_step, self.on_call = agent, chains, window, on_step, on_call
         self.waiting = deque(range(len(chains)))
         self.turns: deque[Turn] = deque()
         self.live = 0
@@ -84,6 +89,8 @@ class _Schedule:
     def done(self, turn: Turn, completion: Completion) -> None:
         running = self.chains[turn.key]
         self.agent._advance(running, completion, running.step, self.agent.config.n_max)
+        if self.on_call and running.calls and running.calls[-1].step == running.step:
+            self.on_call(turn.key, running.calls[-1])
         if running.stop_reason is None:
             self.turns.append(self._turn(turn.key))
             return
@@ -142,17 +149,22 @@ class Agent:
         return running
 
     def run(
-        self, problems: list[Problem], on_step: Callable[[int, int], None] | None = None, samples: int = 1
+        self,
+        problems: list[Problem],
+        on_step: Callable[[int, int], None] | None = None,
+        samples: int = 1,
+        on_call: Callable[[int, CallRecord], None] | None = None,
     ) -> list[Chain]:
         """Run every problem to the end, `samples` chains each; `on_step(finished, total)`
-        reports progress. The backend writes each chain's next reply as soon as it can (see
-        `_Schedule`), so the chains advance independently of each other."""
+        reports progress, `on_call(chain, call)` each call as it is run. The backend writes each
+        chain's next reply as soon as it can (see `_Schedule`), so the chains advance
+        independently of each other."""
         if self.backend is None:
             raise ValueError("this agent has no backend; it can only replay gold solutions")
         chains = [
             self._start(p, initial_messages(p, self.system, self.examples), k) for p in problems for k in range(samples)
         ]
-        schedule = _Schedule(self, chains, self.backend.window or len(chains), on_step)
+        schedule = _Schedule(self, chains, self.backend.window or len(chains), on_step, on_call)
         _, tools = self.protocol.request([], self.tools, self.backend.native_tools)
         self.backend.serve(schedule, self.sampling, tools=tools, until=self.protocol.reply_end)
         unfinished = [c.problem.id for c in chains if c.stop_reason is None]
@@ -216,7 +228,7 @@ class Agent:
             calls=running.calls,
             answer=running.answer,
             gold_answer=running.problem.answer,
-            correct=self.task.check(running.answer, running.problem),
+            correct=bool(running.problem.answer) and self.task.check(running.answer, running.problem),
             stop_reason=running.stop_reason or "error",
             steps=len(running.calls),
             invalid_calls=running.invalid,

@@ -326,3 +326,13 @@ def write_outputs(results: RunResults, chains: dict[str, list[Chain]], out: Path
     if last.is_file():
         shutil.copyfile(last, out / "training.png")
     return write_report(results, chains, out, max_chains)
+
+
+def trained_model(run_dir: Path) -> Path:
+    """The model a finished `fcdistill run` directory trained: its last round's."""
+    settings = json.loads((run_dir / SETTINGS).read_text())
+    rounds = settings.get("rounds", {}).get("rounds", 1)
+    model = run_dir / f"round-{rounds}" / "train" / "model"
+    if not (model / "config.json").is_file():
+        raise RunSetupError(f"{run_dir} has no trained model yet ({model}); finish the run with `fcdistill run`")
+    return model
