@@ -16,7 +16,7 @@ from rich.text import Text
 
 from fcdistill.agent.loop import AgentConfig
 from fcdistill.configfile import format_validation_error
-from fcdistill.files import claim_directory, write_jsonl
+from fcdistill.files import claim_directory, write_jsonl, write_text_atomic
 from fcdistill.progress import progress
 from fcdistill.records import Sampling
 
@@ -482,6 +482,9 @@ def train_student(
             f"reward margin {first.get('rewards/margins', float('nan')):.3f} -> "
             f"{last.get('rewards/margins', float('nan')):.3f}"
         )
+        from fcdistill.report.card import model_card
+
+        write_text_atomic(Path(summary["model"]) / "README.md", model_card(settings, None, {}, settings.model))
         console.print(f"Model: {summary['model']} (use it with `fcdistill eval --model {summary['model']}`)")
 
 
@@ -672,6 +675,7 @@ def run_pipeline(
         pipeline = Pipeline(settings, out, console)
         results = pipeline.run()
         report = write_outputs(results, pipeline.eval_chains(results.models), out, settings.evaluation.show_chains)
+        card = pipeline.write_card(results)
     except (RecordFileError, ModelNotInstalled, ValueError, OSError) as exc:
         fail(str(exc))
     except BackendError as exc:
@@ -690,7 +694,8 @@ def run_pipeline(
         console.print(
             "Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items())
         )
-    console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  {time.perf_counter() - started:.0f} s")
+    console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  model card: {card}")
+    console.print(f"Total {time.perf_counter() - started:.0f} s in this invocation")
 
 
 if __name__ == "__main__":

@@ -305,6 +305,17 @@ class Pipeline:
             stages=self.stages,
         )
 
+    def write_card(self, results: RunResults) -> Path:
+        """The trained model's README.md: base, method, data, results, functions, limits."""
+        from fcdistill.report.card import model_card
+
+        functions = {
+            spec.name: get_task(spec.name, **spec.options).functions() for spec in self.config.tasks if spec.train
+        }
+        path = Path(self.model_after(self.config.rounds.rounds)) / "README.md"
+        write_text_atomic(path, model_card(self.config.training, results, functions, self.config.training.model))
+        return path
+
     def eval_chains(self, models: list[ModelInfo]) -> dict[str, list[Chain]]:
         """Every evaluated model's chains over all tasks, for the report."""
         out: dict[str, list[Chain]] = {}
