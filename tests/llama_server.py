@@ -26,8 +26,8 @@ def free_port() -> int:
 
 
 class LlamaServer:
-    """llama.cpp's server (llama-cpp-python) serving the embedded GGUF on a fixed port,
-    which a caller may kill by PID and start again.
+    """llama.cpp's server (llama-cpp-python) serving an embedded model's GGUF (or any .gguf file)
+    on a fixed port, which a caller may kill by PID and start again.
 
     `n_threads` are the generation threads; `n_threads_batch` the prompt-evaluation threads
     (None: llama-cpp-python's default, the CPU count).
@@ -57,7 +57,7 @@ class LlamaServer:
     def command(self) -> list[str]:
         from fcdistill.models.embedded import EMBEDDED, cache_dir
 
-        gguf = EMBEDDED[self.model].locate(cache_dir())
+        gguf = Path(self.model) if self.model.endswith(".gguf") else EMBEDDED[self.model].locate(cache_dir())
         command = [
             sys.executable,
             "-m",

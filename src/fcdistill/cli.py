@@ -608,6 +608,34 @@ def solve(
         number += 1
 
 
+@app.command("export")
+def export(
+    model: Annotated[str, typer.Argument(help="A trained model directory, or a run directory (its trained model).")],
+    out: Annotated[Path, typer.Option(help="The .gguf file to write (a Modelfile for Ollama is written beside it).")],
+    type_: Annotated[
+        str, typer.Option("--type", help="f16 (exact to half precision) or q8_0 (half the size).")
+    ] = "f16",
+) -> None:
+    """A trained student as a GGUF file for llama.cpp and Ollama, with its base model's tokenizer and
+    chat template, plus an Ollama Modelfile."""
+    from fcdistill.models.export import export_gguf, modelfile
+
+    if out.suffix != ".gguf":
+        fail(f"--out: {out} should end in .gguf")
+    if out.exists():
+        fail(f"--out: {out} already exists (nothing was overwritten)")
+    try:
+        kind, path, _ = _student(model)
+        if kind != "local" or not (Path(path) / "config.json").is_file():
+            fail(f"{model} is not a model directory or a run directory with a trained model")
+        export_gguf(Path(path), out, type_, log=console.print)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    (out.parent / "Modelfile").write_text(modelfile(out))
+    console.print(f"Ollama: cd {out.parent} && ollama create {out.stem} -f Modelfile")
+    console.print(f"llama.cpp: python -m llama_cpp.server --model {out}  (then fcdistill eval --backend server ...)")
+
+
 @app.command("tasks")
 def list_tasks() -> None:
     """The tasks there are: built in, and registered by installed packages (entry points
