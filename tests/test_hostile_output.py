@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 
 from fcdistill.agent.loop import Agent, AgentConfig
 from fcdistill.agent.protocols import JsonProtocol, TextProtocol
-from fcdistill.backends.base import Completion
+from fcdistill.backends.base import Completion, Turn, TurnSource, Until, serve_in_lockstep
 from fcdistill.functions.calls import Call, CallError, parse_call
 from fcdistill.functions.fol.ast import Formula, depth, to_ascii, to_unicode
 from fcdistill.functions.fol.functions import MAX_PREMISES, fol_functions
@@ -47,7 +47,7 @@ from fcdistill.functions.fol.parser import MAX_DEPTH, FolSyntaxError, parse_form
 from fcdistill.functions.fol.prover import WATCHDOG_GRACE_S
 from fcdistill.functions.numbers import MAX_ABS, MAX_DENOMINATOR
 from fcdistill.functions.registry import Function, FunctionSet, format_arguments
-from fcdistill.records import Chain, Message, Problem, Sampling
+from fcdistill.records import Chain, Problem, Sampling
 from fcdistill.tasks import get_task
 from fcdistill.tasks.base import Task
 
@@ -225,11 +225,18 @@ def _check_validated(f: Function, arguments: dict[str, Any]) -> None:
     assert set(arguments) == {p.name for p in f.parameters}
     for p in f.parameters:
         value, kind = arguments[p.name], _declared(p.annotation)
-        assert isinstance(value, kind), (f.name, p.name, value)
-        if kind is Fraction:
-            assert abs(value) <= MAX_ABS and value.denominator <= MAX_DENOMINATOR
-        if isinstance(value, str):
-            assert _is_text(value), (f.name, p.name, value)
+        if typing.get_origin(kind) is list:  # list[str]: a list of validated items
+            [item_kind] = typing.get_args(kind)
+            assert isinstance(value, list), (f.name, p.name, value)
+            items = value
+        else:
+            item_kind, items = kind, [value]
+        for item in items:
+            assert isinstance(item, item_kind), (f.name, p.name, item)
+            if item_kind is Fraction:
+                assert abs(item) <= MAX_ABS and item.denominator <= MAX_DENOMINATOR
+            if isinstance(item, str):
+                assert _is_text(item), (f.name, p.name, item)
     try:
         rebound = f.bind(Call(f.name, kwargs=arguments))
     except CallError as exc:
@@ -637,6 +644,9 @@ ARGUMENT_VALUES = {
     int: st.one_of(st.integers(-20, 20).map(str), st.integers().map(str), st.sampled_from(NUMBERS), literals),
     str: st.one_of(st.text(max_size=20).map(repr), st.sampled_from(FORMULAS).map(repr), literals),
 }
+ARGUMENT_VALUES[list[str]] = st.one_of(
+    st.lists(ARGUMENT_VALUES[str], max_size=4).map(lambda items: f"[{', '.join(items)}]"), ARGUMENT_VALUES[str]
+)
 
 
 @st.composite
@@ -769,16 +779,18 @@ class Scripted:
         self.native_tools = native_tools
         self.replies: list[Completion] = []
 
-    def complete(
+    def serve(
         self,
-        conversations: list[list[Message]],
+        source: TurnSource,
         sampling: Sampling,
-        seeds: list[int],
         tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-    ) -> list[Completion]:
-        json.dumps({"messages": conversations, "tools": tools}, ensure_ascii=False).encode("utf-8")
-        return [self.replies.pop(0) for _ in conversations]
+        until: Until | None = None,
+    ) -> None:
+        def complete(turns: list[Turn]) -> list[Completion]:
+            json.dumps({"messages": [t.messages for t in turns], "tools": tools}, ensure_ascii=False).encode("utf-8")
+            return [self.replies.pop(0) for _ in turns]
+
+        serve_in_lockstep(complete, source, 1)
 
 
 def _runner(native_tools: bool) -> tuple[Scripted, dict[str, Agent]]:
@@ -896,6 +908,7 @@ JSON_ARGUMENTS = {
     int: st.one_of(st.integers(-100, 100), st.integers(), st.sampled_from(VALUE_POOL)),
     str: st.one_of(st.text(max_size=20), st.sampled_from(FORMULAS + LONE_SURROGATES), st.sampled_from(VALUE_POOL)),
 }
+JSON_ARGUMENTS[list[str]] = st.one_of(st.lists(JSON_ARGUMENTS[str], max_size=4), JSON_ARGUMENTS[str])
 
 
 @st.composite

@@ -133,7 +133,7 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"tasks": [{"name": "algebra"}]}, "tasks.0.name: Value error, unknown task 'algebra'; choose one of: arith"),
+        ({"tasks": [{"name": "algebra"}]}, "tasks.0: Value error, unknown task 'algebra'; choose one of: arith"),
         ({"tasks": []}, "tasks: List should have at least 1 item"),
         ({"teacher": {"teachers": ["gpt:x"]}}, "teacher.teachers: Value error, teacher 'gpt:x' is not gold"),
         ({"pairs": {"strategy": "random"}}, "pairs.strategy: Input should be 'chain', 'step' or 'branch'"),
@@ -183,7 +183,8 @@ def test_a_foreign_directory_is_not_used_as_a_run(tmp_path):
 
 def test_shipped_run_configs_validate():
     default = load_run_config(ROOT / "configs" / "default.yaml")
-    assert default.training.model == "smollm2-135m" and default.evaluation.n_max == [10, 20]
+    assert default.training.model == "smollm2-135m" and default.pairs.strategy == "branch"
+    assert {t.name for t in default.tasks if t.train} == {"folgen", "arith"}  # one student, logic and math
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}
