@@ -11,7 +11,6 @@ Usage: python benchmarks/agent_overhead.py [--n 16] [--batch 16] [--n-max 6] [--
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import torch
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.local import LocalBackend
 from fcdistill.functions.registry import FunctionSet
+from fcdistill.models.precision import describe
 from fcdistill.tasks.arith import ArithTask
 
 spent: dict[str, float] = defaultdict(float)
@@ -67,7 +67,7 @@ def main() -> None:
     wall = time.perf_counter() - started
 
     steps = sum(c.steps for c in chains)
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(f"machine: {describe()}, torch {torch.__version__}")
     print(
         f"model {args.model}, {args.n} arith problems, batch {args.batch}, greedy, n_max {args.n_max}: {steps} steps, "
         f"{wall:.1f} s"

@@ -15,7 +15,6 @@ Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -25,6 +24,7 @@ from common import arith_problems, rate_line, same_chains, setup_line
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.kv_cache import KVCache
 from fcdistill.backends.local import LocalBackend
+from fcdistill.models.precision import describe
 from fcdistill.records import Chain
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     config = AgentConfig(n_max=args.n_max)
     agent = Agent(backend, task, config)
     agent.run(problems[:2])  # warm-up
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(f"machine: {describe()}, torch {torch.__version__}")
     print(setup_line(args.model, args.n, args.n_max), flush=True)
 
     runs: dict[str, list[tuple[list[Chain], float]]] = {}

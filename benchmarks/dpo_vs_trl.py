@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -44,6 +43,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fcdistill.models.precision import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m"
@@ -178,7 +179,7 @@ def spawn(arm: str, args: argparse.Namespace, data: Path, scratch: Path) -> dict
         *(["--fp32"] if args.fp32 else []),
     ]
     env = {**os.environ, "TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200)
     if done.returncode != 0:
         sys.exit(f"{arm} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(result.read_text())
@@ -239,10 +240,7 @@ def main() -> None:
         if len(lines) < args.pairs:
             sys.exit(f"{source} has {len(lines)} pairs, {args.pairs} asked for")
         data.write_text("".join(lines))
-        print(
-            f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, torch "
-            f"{torch.__version__}, trl {trl.__version__}"
-        )
+        print(f"machine: {describe()}, {os.cpu_count()} CPUs, torch {torch.__version__}, trl {trl.__version__}")
         print(
             f"model {MODEL}, full fine-tuning; {args.pairs} pairs from {source}, batch {args.batch_size}, "
             f"{steps(args)} steps, "

@@ -12,7 +12,6 @@ Usage: python benchmarks/machine_limits.py [--model smollm2-135m] [--context 800
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -20,6 +19,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from fcdistill.models import resolve
+from fcdistill.models.precision import describe
 
 
 def median_seconds(fn, repeats: int = 7) -> float:
@@ -65,7 +65,7 @@ def main() -> None:
         2 * body + 2 * head + attention
     )  # policy fwd+bwd + reference fwd, logits everywhere
 
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(f"machine: {describe()}, torch {torch.__version__}")
     print(
         f"fp32 matmul 512x{hidden} @ {hidden}x{inter}: {gemm_flops / 1e9:7.1f} GFLOP/s   2048^3: "
         f"{square_flops / 1e9:7.1f} GFLOP/s"

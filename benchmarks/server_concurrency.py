@@ -35,6 +35,7 @@ from llama_server import LlamaServer  # noqa: E402
 
 from fcdistill.agent import Agent, AgentConfig  # noqa: E402
 from fcdistill.backends import make_backend  # noqa: E402
+from fcdistill.models.precision import describe
 from fcdistill.records import Chain  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def main() -> None:
                     runs[concurrency].append((chains, time.perf_counter() - started))
 
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"machine: {describe()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"llama-cpp-python {version('llama_cpp_python')}"
     )
     print(

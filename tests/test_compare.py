@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.cli import app
-from fcdistill.evaluation.compare import comparison, evaluation, truncate
+from fcdistill.evaluation.compare import comparison, evaluation, loops, truncate
 from fcdistill.evaluation.stats import paired_test, wilson_interval
 from fcdistill.files import write_jsonl
 from fcdistill.tasks import get_task
@@ -101,6 +101,22 @@ def test_accuracy_by_difficulty_and_first_calls():
     solved = sum(p.answer == "2" for p in problems)
     assert sums.first_calls == {"Sum": 30} and sum(k for k, _ in sums.by_group.values()) == solved
     assert evaluation("m", "arith", wrong, 10).by_group == {}
+
+
+def test_chains_that_loop_are_counted():
+    """A chain that writes the same reply three times loops (valid or not); gold chains do not."""
+    task = get_task("arith", difficulty=2)
+    problems = task.problems(6, split="train")
+    agent = Agent(None, task, AgentConfig(n_max=6, max_invalid=5))
+    gold = agent.replay(problems)
+    repeating = agent.replay([p.model_copy(update={"solution": ["Sum(a=1, b=1)"] * 4}) for p in problems[:2]])
+    prose = agent.replay([p.model_copy(update={"solution": ["I think so."] * 3}) for p in problems[2:3]])
+    twice = agent.replay(
+        [p.model_copy(update={"solution": ["Sum(a=1, b=1)"] * 2 + ["Answer(answer=2)"]}) for p in problems[3:4]]
+    )
+    assert [loops(c) for c in repeating + prose + twice] == [True, True, True, False]
+    assert evaluation("gold", "arith", gold, 10).looping == 0
+    assert evaluation("m", "arith", repeating + prose + twice, 10).looping == 3
 
 
 def test_compare_command_prints_intervals_and_tests(tmp_path):

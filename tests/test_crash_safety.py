@@ -51,7 +51,7 @@ def _command(*args: str) -> list[str]:
 
 def _finish(args: list[str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run(_command(*args), capture_output=True, text=True)
+    done = subprocess.run(_command(*args), capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     return time.perf_counter() - started
 

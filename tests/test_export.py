@@ -56,18 +56,49 @@ def test_the_trained_model_carries_a_model_card(trained):
     assert "DPO (sigmoid loss, beta 0.1)" in card and "function results and template text are masked" in card
 
 
-def test_the_f16_export_served_by_llama_cpp_writes_the_local_chains(trained, tmp_path):
-    gguf = tmp_path / "student.gguf"
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """The trained student as an f16 GGUF, and the same weights rounded to f16 in torch."""
+    out = tmp_path_factory.mktemp("export")
+    gguf = out / "student.gguf"
     result = runner.invoke(app, ["export", str(trained), "--out", str(gguf), "--type", "f16"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "Modelfile").read_text().startswith("FROM ./student.gguf\n")
+    assert (out / "Modelfile").read_text().startswith("FROM ./student.gguf\n")
     refused = runner.invoke(app, ["export", str(trained), "--out", str(gguf)])
     assert refused.exit_code == 2 and "already exists" in refused.output
-
     local = LocalBackend(str(trained), batch_size=4)
     with torch.no_grad():  # the export holds the weights rounded to f16: give the local model the same ones
         for parameter in local.model.parameters():
             parameter.copy_(parameter.half().float())
+    return gguf, local
+
+
+def test_the_f16_export_computes_the_students_next_token_distribution(exported):
+    """llama.cpp reads the export with the student's tokenizer and gives, at every position of a
+    real chain, the log-probabilities torch gives (f16 arithmetic: within a small tolerance)."""
+    from llama_cpp import Llama
+
+    gguf, local = exported
+    task = ArithTask(difficulty=2)
+    [chain] = Agent(None, task, AgentConfig()).replay(task.problems(1, seed=3))
+    text = local.render(chain.messages, None)
+    ids = local.tokenizer(text, add_special_tokens=local.renderer.add_special_tokens)["input_ids"]
+    llama = Llama(model_path=str(gguf), n_ctx=2048, logits_all=True, verbose=False)
+    assert llama.tokenize(text.encode(), add_bos=False, special=True) == ids
+    llama.eval(ids)
+    theirs = torch.log_softmax(torch.tensor(llama.scores[: len(ids)]), -1)
+    with torch.no_grad():
+        ours = torch.log_softmax(local.model(torch.tensor([ids])).logits[0].float(), -1)
+    top = ours.argmax(-1)
+    assert (theirs.argmax(-1) == top).float().mean() >= 0.97
+    gap = (theirs.gather(1, top[:, None]) - ours.gather(1, top[:, None])).abs()
+    assert float(gap.median()) < 0.02 and float(gap.max()) < 0.5
+
+
+def test_the_f16_export_served_by_llama_cpp_writes_the_local_chains(exported, tmp_path):
+    """Chains through llama.cpp's server are the local backend's: every first reply, and whole
+    chains but for a rare near-tie that f16 arithmetic may break the other way."""
+    gguf, local = exported
     task = ArithTask(difficulty=2)
     problems = task.problems(6, seed=17)
     config = AgentConfig(n_max=4)
@@ -77,5 +108,6 @@ def test_the_f16_export_served_by_llama_cpp_writes_the_local_chains(trained, tmp
         served = Agent(ServerBackend("student", server.base_url, concurrency=1), task, config).run(problems)
     finally:
         server.stop()
-    assert [c.messages for c in served] == [c.messages for c in expected]
+    assert [c.messages[: c.prompt_length + 1] for c in served] == [c.messages[: c.prompt_length + 1] for c in expected]
+    assert sum(a.messages == b.messages for a, b in zip(served, expected)) >= 5
     assert any(c.steps > 1 for c in expected)

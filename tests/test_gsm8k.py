@@ -162,7 +162,7 @@ def test_unconvertible_solutions_give_a_reason(solution, reason):
     with pytest.raises(GoldError) as error:
         calls(solution, int(solution.rpartition("####")[2]))
     assert error.value.reason == reason
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 10  # bounded: a blow-up takes far longer
 
 
 def test_hostile_annotations_are_never_evaluated(tmp_path):
@@ -281,4 +281,4 @@ def test_math_functions_are_bounded(call, error):
     started = time.perf_counter()
     with pytest.raises(CallError, match=error):
         FUNCTIONS.execute(parse_call(call))
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 10  # bounded: a blow-up takes far longer

@@ -185,6 +185,8 @@ def test_shipped_run_configs_validate():
     default = load_run_config(ROOT / "configs" / "default.yaml")
     assert default.training.model == "smollm2-135m" and default.pairs.strategy == "branch"
     assert {t.name for t in default.tasks if t.train} == {"folgen", "arith"}  # one student, logic and math
+    study = load_run_config(ROOT / "configs" / "study.yaml")
+    assert study.rounds.rounds == 2 and {"gsm8k", "folgen"} <= {t.name for t in study.tasks if t.train}
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}

@@ -57,6 +57,15 @@ class Evaluation(BaseModel):
     error_types: dict[str, int]
     by_group: dict[str, tuple[int, int]] = {}  # the task's difficulty group -> (correct, n)
     first_calls: dict[str, int] = {}  # the function each chain calls first ("invalid" when its first call is)
+    looping: int = 0  # chains that write the same reply three times or more (a loop until n_max or the budget)
+
+
+LOOP_REPEATS = 3
+
+
+def loops(chain: Chain) -> bool:
+    """The chain repeats itself: one reply written `LOOP_REPEATS` times or more."""
+    return any(n >= LOOP_REPEATS for n in Counter(c.raw.strip() for c in chain.calls).values())
 
 
 def first_call(chain: Chain) -> str:
@@ -95,6 +104,7 @@ def evaluation(
         error_types=dict(Counter(e for c in chains if (e := error_type(c))).most_common()),
         by_group={g: (k, m) for g, (k, m) in sorted(by_group.items())},
         first_calls=dict(Counter(first_call(c) for c in chains).most_common()),
+        looping=sum(loops(c) for c in chains),
     )
 
 

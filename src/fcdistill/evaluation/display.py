@@ -19,7 +19,7 @@ def summary_table(summary: Summary, title: str) -> Table:
     low, high = wilson_interval(summary.correct, summary.n)
     table.add_row("accuracy", f"{summary.accuracy:.1%}  ({summary.correct}/{summary.n}; 95% CI {low:.1%}–{high:.1%})")
     table.add_row("valid-call rate", f"{summary.valid_call_rate:.1%}")
-    table.add_row("mean steps", f"{summary.mean_steps:.2f}")
+    table.add_row("mean steps", f"{summary.mean_steps:.2f}  ({summary.looping} chains loop: one reply 3+ times)")
     table.add_row("stop reasons", ", ".join(f"{k} {v}" for k, v in summary.stop_reasons.items()))
     table.add_row(
         "time",

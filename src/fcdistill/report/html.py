@@ -209,13 +209,14 @@ def _breakdown(results: RunResults) -> str:
         return ""
     budget = max(e.n_max for e in results.evaluations)
     rows = [e for e in [*results.gold, *results.evaluations] if e.n_max == budget and e.task != OVERALL]
-    headers = ["task", "model", "accuracy by group", "mean steps", "first calls"]
+    headers = ["task", "model", "accuracy by group", "mean steps", "chains that loop", "first calls"]
     body = [
         [
             e.task,
             e.model,
             ", ".join(f"{g} {k}/{n}" for g, (k, n) in e.by_group.items()) or MISSING,
             f"{e.mean_steps:.2f}",
+            f"{e.looping}/{e.n}",
             _counts(e.first_calls),
         ]
         for e in sorted(rows, key=lambda e: e.task)

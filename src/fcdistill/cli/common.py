@@ -1,0 +1,83 @@
+"""What every command shares: the app, the console, one error line, the option types, output checks."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from fcdistill.agent.loop import AgentConfig
+
+app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
+models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+TaskName = Annotated[
+    str,
+    typer.Option(help="Task: a name (`fcdistill tasks` lists them), module:Class, or your own name with --functions."),
+]
+Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
+Difficulty = Annotated[
+    int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")
+]
+DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
+Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: the deepest proof (default 3).")]
+Functions = Annotated[
+    str | None,
+    typer.Option(help="Your own task: a .py file or module of @functions (with --data problems, --checker)."),
+]
+Checker = Annotated[str | None, typer.Option(help="Your own task: exact, number, label, or module:function.")]
+TASK_OPTIONS = ("difficulty", "data", "depth", "functions", "checker")
+ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
+WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
+NMax = Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")]
+DEFAULTS = AgentConfig()
+ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: seconds per request.")]
+ServerRetries = Annotated[
+    int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")
+]
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One clear error line and a non-zero exit: 2 for bad input, 1 for a failure on the way."""
+    err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _default_out(kind: str, task: str, model: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{kind}-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
+
+
+def _check_writable(out: Path) -> None:
+    """Fail now, not after the work, if `out` cannot be created or written (a file on its path, a read-only place)."""
+    base = next(p for p in (out, *out.parents) if p.exists())
+    try:
+        tempfile.TemporaryDirectory(dir=base).cleanup()
+    except OSError as exc:
+        fail(f"--out: cannot write to {out}: {base} is not a writable directory ({exc.strerror})")
+
+
+def _check_fresh(out: Path) -> None:
+    """Before any work: `--out` is a new or empty directory."""
+    from fcdistill.files import RunDirError, check_directory
+
+    try:
+        check_directory(out)
+    except RunDirError as exc:
+        fail(f"--out: {exc}")
+    _check_writable(out)
+
+
+def _check_protocol(protocol: str) -> None:
+    from fcdistill.agent.protocols import PROTOCOLS
+
+    if protocol not in PROTOCOLS:
+        fail(f"--protocol: unknown protocol '{protocol}'; choose one of: {', '.join(PROTOCOLS)}")
