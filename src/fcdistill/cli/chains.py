@@ -23,11 +23,11 @@ from fcdistill.cli.common import (
     ServerTimeout,
     TaskName,
     WorkedExamples,
-    _check_fresh,
-    _check_protocol,
-    _default_out,
     app,
+    check_fresh,
+    check_protocol,
     console,
+    default_out,
     fail,
 )
 from fcdistill.files import claim_directory, write_jsonl
@@ -58,9 +58,9 @@ def gold(
     from fcdistill.agent import Agent, AgentConfig
     from fcdistill.tasks import get_task
 
-    out = out or _default_out("gold", task, "gold")
-    _check_protocol(protocol)
-    _check_fresh(out)
+    out = out or default_out("gold", task, "gold")
+    check_protocol(protocol)
+    check_fresh(out)
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
         problems = task_.problems(n or task_.size(split) or 100, split=split, seed=seed)
@@ -140,10 +140,10 @@ def generate_chains(
         "protocol": protocol,
         "worked_examples": worked_examples,
     }
-    _check_protocol(protocol)
+    check_protocol(protocol)
     # A new dataset: refuse a used --out before any work; a resumed one is checked below.
     if not (out / SETTINGS).is_file():
-        _check_fresh(out)
+        check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)

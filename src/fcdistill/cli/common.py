@@ -51,12 +51,12 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _default_out(kind: str, task: str, model: str) -> Path:
+def default_out(kind: str, task: str, model: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{kind}-{task}-{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}-{stamp}"
 
 
-def _check_writable(out: Path) -> None:
+def check_writable(out: Path) -> None:
     """Fail now, not after the work, if `out` cannot be created or written (a file on its path, a read-only place)."""
     base = next(p for p in (out, *out.parents) if p.exists())
     try:
@@ -65,7 +65,7 @@ def _check_writable(out: Path) -> None:
         fail(f"--out: cannot write to {out}: {base} is not a writable directory ({exc.strerror})")
 
 
-def _check_fresh(out: Path) -> None:
+def check_fresh(out: Path) -> None:
     """Before any work: `--out` is a new or empty directory."""
     from fcdistill.files import RunDirError, check_directory
 
@@ -73,10 +73,10 @@ def _check_fresh(out: Path) -> None:
         check_directory(out)
     except RunDirError as exc:
         fail(f"--out: {exc}")
-    _check_writable(out)
+    check_writable(out)
 
 
-def _check_protocol(protocol: str) -> None:
+def check_protocol(protocol: str) -> None:
     from fcdistill.agent.protocols import PROTOCOLS
 
     if protocol not in PROTOCOLS:

@@ -21,11 +21,11 @@ from fcdistill.cli.common import (
     ServerTimeout,
     TaskName,
     WorkedExamples,
-    _check_fresh,
-    _check_protocol,
-    _default_out,
     app,
+    check_fresh,
+    check_protocol,
     console,
+    default_out,
     fail,
 )
 from fcdistill.progress import progress
@@ -78,9 +78,9 @@ def evaluate(
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.tasks import get_task
 
-    out = out or _default_out("eval", task, model)
-    _check_protocol(protocol)
-    _check_fresh(out)
+    out = out or default_out("eval", task, model)
+    check_protocol(protocol)
+    check_fresh(out)
     try:
         task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
         problems = task_.problems(n, split=split, seed=seed)

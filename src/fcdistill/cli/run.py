@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from fcdistill.cli.common import (
-    _check_writable,
     app,
+    check_writable,
     console,
     fail,
 )
@@ -44,7 +44,7 @@ def run_pipeline(
     except ValueError as exc:
         fail(str(exc))
     out = out or Path("runs") / settings.name
-    _check_writable(out)
+    check_writable(out)
     started = time.perf_counter()
     try:
         pipeline = Pipeline(settings, out, console)

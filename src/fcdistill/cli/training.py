@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from fcdistill.cli.common import (
-    _check_writable,
     app,
+    check_writable,
     console,
     fail,
 )
@@ -75,7 +75,7 @@ def train_student(
         "max_length": max_length,
         "max_pairs": max_pairs,
     }
-    _check_writable(out)
+    check_writable(out)
     try:
         settings = load_yaml_model(config, TrainConfig, overrides={k: v for k, v in flags.items() if v is not None})
         summary = train(pairs, out, settings, resume=resume, log=console.print)

@@ -18,8 +18,8 @@ from fcdistill.cli.common import (
     ProtocolOption,
     TaskName,
     WorkedExamples,
-    _check_protocol,
     app,
+    check_protocol,
     console,
     err,
     fail,
@@ -27,7 +27,7 @@ from fcdistill.cli.common import (
 )
 
 
-def _student(model: str) -> tuple[str, str, str | None]:
+def student(model: str) -> tuple[str, str, str | None]:
     """`server:MODEL@URL`, a run directory (its trained model), a model directory, or an embedded name."""
     from fcdistill.pipeline.run import SETTINGS, trained_model
     from fcdistill.teachers import parse_teacher
@@ -67,9 +67,9 @@ def solve(
     from fcdistill.records import CallRecord, Problem
     from fcdistill.tasks import get_task
 
-    _check_protocol(protocol)
+    check_protocol(protocol)
     try:
-        kind, name, url = _student(model)
+        kind, name, url = student(model)
         task_ = get_task(task, data=data, functions=functions, checker=checker)
         backend_ = make_backend(kind, name, base_url=url, batch_size=1, log=err.print)
         agent = Agent(backend_, task_, AgentConfig(n_max=n_max, protocol=protocol, worked_examples=worked_examples))
@@ -132,7 +132,7 @@ def export(
     if out.exists():
         fail(f"--out: {out} already exists (nothing was overwritten)")
     try:
-        kind, path, _ = _student(model)
+        kind, path, _ = student(model)
         if kind != "local" or not (Path(path) / "config.json").is_file():
             fail(f"{model} is not a model directory or a run directory with a trained model")
         export_gguf(Path(path), out, type_, log=console.print)
