@@ -75,6 +75,7 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
         "round-1/train/model/config.json",
     ):
         assert (out / name).is_file(), name
+    assert not (out / "round-1" / "train" / "checkpoints").exists()  # the saved model supersedes them
     for label in ("base", "trained"):
         assert len((out / "eval" / label / "arith" / "chains.jsonl").read_text().splitlines()) == 4
 

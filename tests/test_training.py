@@ -58,7 +58,12 @@ def trained(real_pairs, tmp_path_factory) -> Path:
         "--lr",
         "5e-5",
         "--config",
-        str(_yaml(out.parent / "train.yaml", {"warmup_ratio": 0, "save_steps": 2, "nll_weight": 0})),
+        str(
+            _yaml(
+                out.parent / "train.yaml",
+                {"warmup_ratio": 0, "save_steps": 2, "nll_weight": 0, "keep_checkpoints": True},
+            )
+        ),
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

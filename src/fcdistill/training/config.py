@@ -45,6 +45,9 @@ class TrainConfig(BaseModel):
     bf16: bool | None = Field(None, description="bf16 autocast; null: where the machine runs bf16 natively (probed)")
     gradient_checkpointing: bool = Field(False, description="recompute activations in backward (less memory, slower)")
     save_steps: int = Field(25, ge=1, description="a checkpoint every this many steps (resume starts from the last)")
+    keep_checkpoints: bool = Field(
+        False, description="keep checkpoints/ once the model is saved (they serve only a resume; each is ~3x the model)"
+    )
     logging_steps: int = Field(1, ge=1, description="log.json gets a line every this many steps")
     seed: int = Field(0, description="seeds the order of the pairs and the model's dropout")
 

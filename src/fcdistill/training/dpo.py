@@ -157,5 +157,8 @@ def train(
         }
         write_text_atomic(out / "log.json", json.dumps(summary, indent=2))
         plot_curves(history, out / "training.png", f"DPO of {config.model}")
+        if not config.keep_checkpoints:
+            # The finished model supersedes them; a full-model checkpoint carries the optimizer's state too.
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return summary
