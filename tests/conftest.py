@@ -4,6 +4,8 @@ real OpenAI-compatible server on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,24 @@ def assert_well_formed(chain: Chain, config: AgentConfig, registered: set[str]) 
         assert chain.invalid_calls == config.max_invalid + 1
     if chain.correct:
         assert chain.stop_reason == "answer"
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    """Headless Chromium with a throw-away profile and no network side traffic."""
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.fail("chromium is not installed: run `make test`, which installs it (apt-get install chromium)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    result = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result

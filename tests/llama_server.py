@@ -30,7 +30,9 @@ class LlamaServer:
     on a fixed port, which a caller may kill by PID and start again.
 
     `n_threads` are the generation threads; `n_threads_batch` the prompt-evaluation threads
-    (None: llama-cpp-python's default, the CPU count).
+    (None: llama-cpp-python's default, the CPU count). `chat_format` picks one of llama-cpp-python's
+    chat formats (None: the GGUF's own template), e.g. "chatml-function-calling" for OpenAI
+    `tool_calls`.
     """
 
     slots = 1  # requests generated at once: llama-cpp-python's server serializes them
@@ -44,12 +46,14 @@ class LlamaServer:
         n_threads: int = 2,
         n_threads_batch: int | None = None,
         n_ctx: int = 4096,
+        chat_format: str | None = None,
         startup_s: float = 120.0,
     ) -> None:
         self.port = port or free_port()
         self.log = Path(log)
         self.model = model
         self.n_threads, self.n_threads_batch, self.n_ctx = n_threads, n_threads_batch, n_ctx
+        self.chat_format = chat_format
         self.startup_s = startup_s
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.process: subprocess.Popen | None = None
@@ -77,6 +81,8 @@ class LlamaServer:
         ]
         if self.n_threads_batch is not None:
             command += ["--n_threads_batch", str(self.n_threads_batch)]
+        if self.chat_format is not None:
+            command += ["--chat_format", self.chat_format]
         return command
 
     def start(self) -> LlamaServer:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import chromium
+from PIL import Image
 from typer.testing import CliRunner
 
 from fcdistill.cli import app
@@ -44,6 +49,53 @@ def _config(path: Path, settings: dict) -> Path:
     return path
 
 
+# Appended to a copy of the report: clicks each filter button and records which chains show.
+CLICKS = """<script>
+function marks() {
+  return Array.from(document.querySelectorAll("details.chain"), function (d) {
+    return (d.classList.contains("correct") ? "c" : "i") + (d.hidden ? "-" : "+");
+  }).join("");
+}
+var log = [];
+["incorrect", "correct", "all"].forEach(function (show) {
+  document.querySelector('.filter button[data-show="' + show + '"]').click();
+  log.push(show + ":" + marks());
+});
+document.body.setAttribute("data-filter-log", log.join(" "));
+</script>"""
+
+
+def _check_report(out: Path, tmp_path: Path) -> None:
+    """The run's report in headless Chromium: its table holds results.json's numbers, its plots
+    decode to the sizes they were drawn at, and the chain filter hides what it should."""
+    results = json.loads((out / "results.json").read_text())
+    page = tmp_path / "clicked.html"
+    page.write_text((out / "report.html").read_text().replace("</body>", CLICKS + "</body>"))
+    dom = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile").stdout
+
+    table = re.search(r'<table id="comparison">.*?</table>', dom, re.S)
+    assert table, dom[:2000]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S)]
+    rows = [cells for cells in rows if cells]  # the header row has <th> cells
+    shown = [[r[0], r[3], r[4], r[5], r[6].split(" [")[0]] for r in rows]
+    assert shown == [
+        [e["model"], e["task"], str(e["n_max"]), f"{e['correct']}/{e['n']}", f"{100 * e['accuracy']:.1f}%"]
+        for e in results["evaluations"]
+    ]
+
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', dom)
+    decoded = [Image.open(io.BytesIO(base64.b64decode(data))) for data in images]
+    for image in decoded:
+        image.load()  # the whole image decodes, not its header only
+    assert sorted(image.size for image in decoded) == [(640, 420), (1200, 320)]  # figsize x dpi 100
+
+    log = dict(item.split(":") for item in re.search(r'data-filter-log="([^"]*)"', dom).group(1).split())
+    chains = [log["all"][i : i + 2] for i in range(0, len(log["all"]), 2)]
+    assert len(chains) == 8 and all(c[1] == "+" for c in chains)  # 4 problems x base, trained
+    for show, kind in (("incorrect", "i"), ("correct", "c")):
+        assert log[show] == "".join(c[0] + ("+" if c[0] == kind else "-") for c in chains), (show, log)
+
+
 @pytest.mark.model
 def test_run_goes_through_every_stage_and_resumes(tmp_path):
     config, out = _config(tmp_path / "tiny.yaml", TINY), tmp_path / "run"
@@ -76,6 +128,7 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     ):
         assert (out / name).is_file(), name
     assert not (out / "round-1" / "train" / "checkpoints").exists()  # the saved model supersedes them
+    _check_report(out, tmp_path)
     for label in ("base", "trained"):
         assert len((out / "eval" / label / "arith" / "chains.jsonl").read_text().splitlines()) == 4
 
@@ -188,6 +241,8 @@ def test_shipped_run_configs_validate():
     assert {t.name for t in default.tasks if t.train} == {"folgen", "arith"}  # one student, logic and math
     study = load_run_config(ROOT / "configs" / "study.yaml")
     assert study.rounds.rounds == 2 and {"gsm8k", "folgen"} <= {t.name for t in study.tasks if t.train}
+    gsm8k = load_run_config(ROOT / "configs" / "gsm8k.yaml")
+    assert [(t.name, t.train) for t in gsm8k.tasks] == [("gsm8k", 160)] and gsm8k.agent.n_max >= 8
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}

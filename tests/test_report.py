@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import chromium
 
 from fcdistill.evaluation.compare import Comparison, Evaluation
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
@@ -174,26 +173,6 @@ def _results() -> RunResults:
     )
 
 
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail("chromium is not installed: run `make test`, which installs it (apt-get install chromium)")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
-    result = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, RunResults]:
     out = tmp_path_factory.mktemp("report")
@@ -210,7 +189,7 @@ def report(tmp_path_factory) -> tuple[Path, RunResults]:
 @pytest.fixture(scope="module")
 def dom(report, tmp_path_factory) -> str:
     path, _ = report
-    return _chromium("--dump-dom", path.as_uri(), profile=tmp_path_factory.mktemp("profile")).stdout
+    return chromium("--dump-dom", path.as_uri(), profile=tmp_path_factory.mktemp("profile")).stdout
 
 
 def _block(pattern: str, text: str) -> str:
@@ -269,5 +248,5 @@ def test_self_contained(dom, report):
 def test_screenshot(report, tmp_path):
     path, _ = report
     png = tmp_path / "report.png"
-    _chromium(f"--screenshot={png}", "--window-size=1200,2000", path.as_uri(), profile=tmp_path / "profile")
+    chromium(f"--screenshot={png}", "--window-size=1200,2000", path.as_uri(), profile=tmp_path / "profile")
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -3,6 +3,8 @@ embedded GGUF. No mocked HTTP."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import LlamaServer, assert_well_formed
 
@@ -77,3 +79,32 @@ def test_server_teacher_gives_pairs_that_trl_tokenizes(llama_server, tmp_path):
         assert row["prompt_ids"] and row["chosen_ids"] and row["rejected_ids"]
         assert tokenizer.decode(row["chosen_ids"]).startswith(pair.chosen[0]["content"])
         assert tokenizer.decode(row["rejected_ids"]).startswith(pair.rejected[0]["content"])
+
+
+def test_native_tool_calls_from_llama_cpp_drive_the_json_protocol(tmp_path):
+    """llama.cpp's function-calling chat format answers with OpenAI `tool_calls` (a grammar holds
+    their arguments to the function's JSON schema): the json protocol reads, validates and runs
+    them as it does any model's. That format's template drops `tool` messages, so the model never
+    sees the results: the chains are checked for their form, not for right answers."""
+    server = LlamaServer(tmp_path / "server.log", chat_format="chatml-function-calling").start()
+    try:
+        backend = ServerBackend("smollm2-135m", server.base_url, concurrency=1, native_tools=True)
+        task = ArithTask(difficulty=2)
+        config = AgentConfig(n_max=3, max_invalid=1, protocol="json")
+        chains = Agent(backend, task, config).run(task.problems(3, seed=3))
+    finally:
+        server.stop()
+    registered = {f.name for f in task.functions()}
+    for chain in chains:
+        assert chain.error is None
+        assert_well_formed(chain, config, registered)
+    replies = [m for c in chains for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
+    native = [bool(m.get("tool_calls")) for m in replies]
+    assert sum(native) >= len(replies) / 2, replies  # 9 of 9 here (2026-11-29)
+    calls = [call for c in chains for call in c.calls]
+    assert len(calls) == len(replies)
+    for call, reply, is_native in zip(calls, replies, native):
+        if is_native:  # parsed from the server's tool_calls entry, validated against the signature, run
+            function = reply["tool_calls"][0]["function"]
+            assert call.valid and call.name == function["name"] in registered and call.result is not None
+            assert call.arguments == json.loads(function["arguments"])

@@ -40,11 +40,16 @@ CONFIG = AgentConfig(n_max=3, sampling=Sampling(temperature=0.0))
 class FaultRelay:
     """Forwards requests to llama.cpp; the next requests get the faults queued in `plan`:
     '500', '400', 'malformed' (cut JSON), 'wrong' (JSON that is not a completion), 'slow' (answers
-    after the client's time-out) or 'drop' (closes the connection without answering); while
-    `down()` is true every request gets a 503."""
+    after the client's time-out), 'drop' (closes the connection without answering) or 'hold'
+    (keeps the request until `release` is set, then forwards it; if llama.cpp is gone by then,
+    the client's connection is closed unanswered, as a server killed mid-request leaves it);
+    while `down()` is true every request gets a 503. `forwarded` logs (request body, upstream
+    status or 'died') for every request passed on."""
 
     def __init__(self, upstream: str, down: Callable[[], bool] = lambda: False) -> None:
         self.upstream, self.down, self.plan, self.served = upstream, down, deque[str](), []
+        self.holding, self.release = threading.Event(), threading.Event()
+        self.forwarded: list[tuple[bytes | None, int | str]] = []
         relay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,9 +79,12 @@ class FaultRelay:
                 else:
                     if fault == "slow":
                         time.sleep(SLOW_S)
-                    self._forward(body)
+                    if fault == "hold":
+                        relay.holding.set()
+                        relay.release.wait(timeout=120)
+                    self._forward(body, die_with_upstream=fault == "hold")
 
-            def _forward(self, body: bytes | None) -> None:
+            def _forward(self, body: bytes | None, die_with_upstream: bool = False) -> None:
                 request = urllib.request.Request(
                     relay.upstream + self.path.removeprefix("/v1"),
                     data=body,
@@ -84,11 +92,18 @@ class FaultRelay:
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
+                        relay.forwarded.append((body, response.status))
                         self._send(response.status, response.read())
                 except urllib.error.HTTPError as exc:
+                    relay.forwarded.append((body, exc.code))
                     self._send(exc.code, exc.read())
                 except OSError:
-                    self._send(502, b'{"error": {"message": "upstream unreachable"}}')
+                    relay.forwarded.append((body, "died"))
+                    if die_with_upstream:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                    else:
+                        self._send(502, b'{"error": {"message": "upstream unreachable"}}')
 
             def _send(self, status: int, payload: bytes) -> None:
                 try:
@@ -175,9 +190,11 @@ def test_a_refused_request_ends_only_its_chain(llama):
 
 
 def test_server_killed_and_restarted_mid_run(tmp_path, reference, llama):
-    """SIGKILL llama.cpp while requests are in flight, start it again on the same port: the run
-    waits it out (retries with backoff) and ends with the undisturbed run's chains."""
-    backend = ServerBackend("smollm2-135m", llama.base_url, concurrency=4, max_retries=6, retry_wait=0.5)
+    """SIGKILL llama.cpp while a request is in flight, start it again on the same port: that
+    request's connection dies unanswered, the client sends it again (retries with backoff),
+    and the run ends with the undisturbed run's chains."""
+    relay = FaultRelay(llama.base_url)
+    backend = ServerBackend("smollm2-135m", relay.base_url, concurrency=4, max_retries=6, retry_wait=0.5)
     result: dict = {}
 
     def run() -> None:
@@ -188,16 +205,27 @@ def test_server_killed_and_restarted_mid_run(tmp_path, reference, llama):
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.time() + 300
-    while not _model_chains_written(tmp_path / CHAINS):
-        assert worker.is_alive() and time.time() < deadline, result
-        time.sleep(0.05)
-    llama.kill()  # the second chunk's requests are in flight
-    time.sleep(1.0)
-    llama.start()
-    worker.join(timeout=600)
+    try:
+        deadline = time.time() + 300
+        while not _model_chains_written(tmp_path / CHAINS):
+            assert worker.is_alive() and time.time() < deadline, result
+            time.sleep(0.05)
+        relay.plan.append("hold")  # the second chunk's next request waits in the relay
+        assert relay.holding.wait(timeout=120), f"no request reached the relay after the first chunk: {relay.served}"
+        llama.kill()  # while that request is in flight
+        relay.release.set()
+        time.sleep(1.0)
+        llama.start()
+        worker.join(timeout=600)
+    finally:
+        relay.release.set()
+        relay.close()
     assert "error" not in result, result
     assert _by_key(result["chains"]) == reference
+    died = [body for body, status in relay.forwarded if status == "died"]
+    assert died, relay.forwarded
+    retried = [body for body, status in relay.forwarded if status == 200 and body == died[0]]
+    assert retried, "the request cut off by the kill was never sent again"
 
 
 def test_a_server_that_stays_down_is_named_and_finished_work_is_kept(llama, reference, tmp_path):

@@ -90,14 +90,18 @@ class ServerBackend:
     ) -> Completion:
         request: dict[str, Any] = {
             "model": self.name,
-            "messages": messages,
+            # `content: null` beside tool_calls is OpenAI's form, but llama-cpp-python's schema
+            # refuses it (and its templates read the key): an empty text means the same to both.
+            "messages": [{**m, "content": m.get("content") or ""} for m in messages],
             "max_tokens": sampling.max_new_tokens,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "seed": seed,
         }
         if tools:
-            request["tools"] = tools
+            # "auto" is OpenAI's default, but llama-cpp-python reads a missing tool_choice as "none"
+            # and then leaves the tools out of the prompt.
+            request["tools"], request["tool_choice"] = tools, "auto"
         try:
             response = self._request(request)
         except openai.APIStatusError as exc:
