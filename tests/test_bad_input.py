@@ -262,6 +262,12 @@ CASES = [
         "new",
     ),
     (
+        "eval-server-param-without-value",
+        "eval --backend server --base-url http://127.0.0.1:9/v1 --server-param repeat_penalty --out {ws}/new",
+        "--server-param 'repeat_penalty': expected KEY=VALUE, e.g. repeat_penalty=1.0",
+        "new",
+    ),
+    (
         "eval-out-in-proc",
         "eval --out /proc/fcdistill-bad-input",
         "--out: cannot write to /proc/fcdistill-bad-input: /proc is not a writable directory",

@@ -25,6 +25,16 @@ def test_wilson_interval_known_values():
     assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
+def test_wilson_interval_holds_its_estimate():
+    """Rounding once put the lower bound of 0/100 at 3.5e-18, above the estimate, and the plot's
+    error bar went negative: every interval must hold k/n, with 0 and 1 exact at the ends."""
+    for n in range(1, 400):
+        for k in range(n + 1):
+            low, high = wilson_interval(k, n)
+            assert 0.0 <= low <= k / n <= high <= 1.0, (k, n, low, high)
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
+
+
 def test_exact_mcnemar_and_wilcoxon_by_hand():
     # 10 problems only B solves, 0 only A, 5 both, 5 neither.
     a = [False] * 10 + [True] * 5 + [False] * 5

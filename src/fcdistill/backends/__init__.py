@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fcdistill.backends.base import Backend, BackendError, Completion
 
 BACKENDS = ("local", "server")
@@ -17,6 +19,7 @@ def make_backend(
     server_tools: bool = True,
     timeout: float = 120.0,
     retries: int = 5,
+    server_params: dict[str, Any] | None = None,
     log=print,
 ) -> Backend:
     """Build a backend by name; imports the heavy parts only when needed."""
@@ -30,7 +33,13 @@ def make_backend(
         from fcdistill.backends.server import ServerBackend
 
         return ServerBackend(
-            model, base_url, concurrency=concurrency, native_tools=server_tools, timeout=timeout, max_retries=retries
+            model,
+            base_url,
+            concurrency=concurrency,
+            native_tools=server_tools,
+            timeout=timeout,
+            max_retries=retries,
+            extra_body=server_params,
         )
     raise ValueError(f"unknown backend '{kind}'; choose one of: {', '.join(BACKENDS)}")
 

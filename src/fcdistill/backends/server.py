@@ -32,7 +32,9 @@ class ServerBackend:
     for a restarted server to come back. When the retries are spent, `BackendError` names
     the server and the failure; chains already written are kept by the caller. A request
     the server refuses outright (another 4xx, e.g. a prompt over its context) ends only
-    that chain, with `Completion.error` set.
+    that chain, with `Completion.error` set. `extra_body` adds server-specific fields to every
+    request, e.g. `{"repeat_penalty": 1.0}`: llama-cpp-python's server applies a repeat
+    penalty of 1.1 unless told otherwise, so its "greedy" replies are not greedy.
     """
 
     window = None  # every chain runs at once; `concurrency` bounds the requests in flight
@@ -48,8 +50,10 @@ class ServerBackend:
         max_retries: int = 5,
         retry_wait: float = 1.0,
         native_tools: bool = True,
+        extra_body: dict[str, Any] | None = None,
     ) -> None:
         self.name = model
+        self.extra_body = extra_body or {}
         self.native_tools = native_tools
         self.base_url = base_url
         self.concurrency = concurrency
@@ -124,7 +128,7 @@ class ServerBackend:
         """One chat completion, retried with backoff while the failure may pass."""
         for attempt in range(self.max_retries + 1):
             try:
-                response = self.client.chat.completions.create(**request)
+                response = self.client.chat.completions.create(**request, extra_body=self.extra_body or None)
                 if (
                     not isinstance(response, ChatCompletion)
                     or not response.choices

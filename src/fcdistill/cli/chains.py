@@ -19,6 +19,7 @@ from fcdistill.cli.common import (
     Functions,
     NMax,
     ProtocolOption,
+    ServerParams,
     ServerRetries,
     ServerTimeout,
     TaskName,
@@ -29,6 +30,7 @@ from fcdistill.cli.common import (
     console,
     default_out,
     fail,
+    server_params,
 )
 from fcdistill.files import claim_directory, write_jsonl
 from fcdistill.progress import progress
@@ -110,6 +112,7 @@ def generate_chains(
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
     timeout: ServerTimeout = 120.0,
     retries: ServerRetries = 5,
+    server_param: ServerParams = None,
     worked_examples: WorkedExamples = DEFAULTS.worked_examples,
     chunk: Annotated[
         int, typer.Option(min=1, help="Problems per write: a crash loses at most one chunk's chains.")
@@ -161,6 +164,7 @@ def generate_chains(
                     concurrency=concurrency,
                     timeout=timeout,
                     retries=retries,
+                    server_params=server_params(server_param),
                     log=console.print,
                 ),
             )

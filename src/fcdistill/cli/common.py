@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,8 +42,30 @@ ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: sec
 ServerRetries = Annotated[
     int, typer.Option(min=0, help="Server backend: retries of a failed request (waits 1, 2, 4 ... s) before giving up.")
 ]
+ServerParams = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--server-param",
+        help="Server backend: KEY=VALUE (VALUE as JSON) added to every request, e.g. repeat_penalty=1.0 for "
+        "llama-cpp-python, whose default 1.1 makes temperature 0 not greedy (repeat).",
+    ),
+]
 console = Console()
 err = Console(stderr=True)
+
+
+def server_params(items: list[str] | None) -> dict[str, Any]:
+    """`["repeat_penalty=1.0", "top_k=1"]` -> {"repeat_penalty": 1.0, "top_k": 1}; a bad item is named."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--server-param {item!r}: expected KEY=VALUE, e.g. repeat_penalty=1.0")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value  # a plain string
+    return params
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -17,6 +17,7 @@ from fcdistill.cli.common import (
     Functions,
     NMax,
     ProtocolOption,
+    ServerParams,
     ServerRetries,
     ServerTimeout,
     TaskName,
@@ -27,6 +28,7 @@ from fcdistill.cli.common import (
     console,
     default_out,
     fail,
+    server_params,
 )
 from fcdistill.progress import progress
 from fcdistill.records import Sampling
@@ -58,6 +60,7 @@ def evaluate(
     concurrency: Annotated[int, typer.Option(min=1, help="Server backend: requests in flight.")] = 8,
     timeout: ServerTimeout = 120.0,
     retries: ServerRetries = 5,
+    server_param: ServerParams = None,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
     seed: Annotated[int, typer.Option(help="Seeds the problems and the sampling.")] = 0,
@@ -93,6 +96,7 @@ def evaluate(
             server_tools=server_tools,
             timeout=timeout,
             retries=retries,
+            server_params=server_params(server_param),
             log=console.print,
         )
     except (ValueError, ModelNotInstalled, OSError) as exc:

@@ -17,7 +17,8 @@ def wilson_interval(correct: int, n: int, level: float = 0.95) -> tuple[float, f
     p = correct / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
+    # At 0 % and 100 % the bound equals p exactly; rounding would put it a hair on the wrong side.
+    return (min(p, max(0.0, float(centre - half))), max(p, min(1.0, float(centre + half))))
 
 
 class PairedTest(BaseModel):
