@@ -98,9 +98,8 @@ def test_the_f16_export_computes_the_students_next_token_distribution(exported):
 def test_the_f16_export_served_by_llama_cpp_writes_the_local_backends_replies(exported, tmp_path):
     """llama.cpp's server loads the export and drives the agent; asked for greedy replies (with
     `repeat_penalty` 1.0: llama-cpp-python's server penalises repeats by 1.1 unless told, which
-    once turned "Multiply(a=12, b=2)" into "b=double"), every first reply is the local
-    backend's. Later turns may part where f16 rounding flips a near-tie (the logits test above
-    bounds that), so whole chains are compared for most, not all."""
+    once turned "Multiply(a=12, b=2)" into "b=double"), its chains are the local backend's,
+    turn for turn (on the demo's student: 100 of 100 arith chains, docs/using-the-student.md)."""
     gguf, local = exported
     task = ArithTask(difficulty=2)
     problems = task.problems(6, seed=17)
@@ -113,7 +112,5 @@ def test_the_f16_export_served_by_llama_cpp_writes_the_local_backends_replies(ex
     finally:
         server.stop()
     assert all(c.stop_reason in ("answer", "n_max", "invalid") for c in served)
-    first = [a.messages[: a.prompt_length + 1] == b.messages[: b.prompt_length + 1] for a, b in zip(served, expected)]
-    assert all(first), first
-    assert sum(a.messages == b.messages for a, b in zip(served, expected)) >= 4
+    assert [c.messages for c in served] == [c.messages for c in expected]
     assert any(c.steps > 1 for c in expected)
