@@ -16,6 +16,7 @@ from fcdistill.cli.common import (
     Functions,
     NMax,
     ProtocolOption,
+    ServerParams,
     TaskName,
     WorkedExamples,
     app,
@@ -24,6 +25,7 @@ from fcdistill.cli.common import (
     err,
     fail,
     models_app,
+    server_params,
 )
 
 
@@ -56,6 +58,7 @@ def solve(
     protocol: ProtocolOption = DEFAULTS.protocol,
     worked_examples: WorkedExamples = DEFAULTS.worked_examples,
     out: Annotated[Path | None, typer.Option(help="Also append each chain to this JSONL file.")] = None,
+    server_param: ServerParams = None,
 ) -> None:
     """Ask a model a question of your own with a task's functions: the chain is shown live, call by
     call, with each result and the answer."""
@@ -71,7 +74,9 @@ def solve(
     try:
         kind, name, url = student(model)
         task_ = get_task(task, data=data, functions=functions, checker=checker)
-        backend_ = make_backend(kind, name, base_url=url, batch_size=1, log=err.print)
+        backend_ = make_backend(
+            kind, name, base_url=url, batch_size=1, server_params=server_params(server_param), log=err.print
+        )
         agent = Agent(backend_, task_, AgentConfig(n_max=n_max, protocol=protocol, worked_examples=worked_examples))
     except (ValueError, ModelNotInstalled, OSError) as exc:
         fail(str(exc))
