@@ -142,6 +142,8 @@ def generate_chains(
         "n_max": n_max,
         "protocol": protocol,
         "worked_examples": worked_examples,
+        # Only when given, so datasets made before the option still resume.
+        **({"server_param": sorted(server_param)} if server_param else {}),
     }
     check_protocol(protocol)
     # A new dataset: refuse a used --out before any work; a resumed one is checked below.

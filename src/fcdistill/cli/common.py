@@ -46,8 +46,8 @@ ServerParams = Annotated[
     list[str] | None,
     typer.Option(
         "--server-param",
-        help="Server backend: KEY=VALUE (VALUE as JSON) added to every request, e.g. repeat_penalty=1.0 for "
-        "llama-cpp-python, whose default 1.1 makes temperature 0 not greedy (repeat).",
+        help="Server backend: KEY=VALUE (VALUE as JSON) added to every request (repeat the option), e.g. "
+        "repeat_penalty=1.0 for llama-cpp-python's server, whose default 1.1 keeps temperature 0 from being greedy.",
     ),
 ]
 console = Console()
