@@ -53,7 +53,7 @@ class ServerBackend:
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         self.name = model
-        self.extra_body = extra_body or {}
+        self.extra_body = extra_body or None
         self.native_tools = native_tools
         self.base_url = base_url
         self.concurrency = concurrency
@@ -128,7 +128,7 @@ class ServerBackend:
         """One chat completion, retried with backoff while the failure may pass."""
         for attempt in range(self.max_retries + 1):
             try:
-                response = self.client.chat.completions.create(**request, extra_body=self.extra_body or None)
+                response = self.client.chat.completions.create(**request, extra_body=self.extra_body)
                 if (
                     not isinstance(response, ChatCompletion)
                     or not response.choices
