@@ -67,6 +67,19 @@ def test_deeper_problems_have_more_premises():
     assert sum(p.meta["premises"] for p in deep) > sum(p.meta["premises"] for p in shallow) + 30
 
 
+def test_long_problems_are_as_long_as_the_real_sets():
+    """min_distractors 12..16: 12-22 sentences (ProofWriter's dev problems have 18.8 on average,
+    PrOntoQA's 17.6), still balanced, still the prover's labels, never sharing an id with short ones."""
+    task = FolGenTask(depth=3, distractors=16, min_distractors=12)
+    problems = task.problems(30, split="train")
+    premises = [p.meta["premises"] for p in problems]
+    assert min(premises) >= 12 and 15 <= sum(premises) / len(premises) <= 20, premises
+    assert Counter(p.answer for p in problems) == {"True": 10, "False": 10, "Uncertain": 10}
+    assert not {p.id for p in problems} & {p.id for p in FolGenTask(depth=3).problems(30, split="train")}
+    chains = Agent(None, task, AgentConfig()).replay(problems[:6])
+    assert all(c.correct and c.steps == 3 for c in chains)  # still three calls, one Premises call for all
+
+
 def test_surface_forms_vary():
     """The sentence forms of the real sets, written from our own templates."""
     text = " ".join(p.question for p in FolGenTask(depth=3).problems(150, split="train"))
@@ -91,5 +104,9 @@ def test_surface_forms_vary():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="depth must be 1..6"):
         FolGenTask(depth=0)
+    with pytest.raises(ValueError, match="distractors must be 0..16, got 17"):
+        FolGenTask(distractors=17)
+    with pytest.raises(ValueError, match=r"min_distractors must be 0..distractors \(4\), got 5"):
+        FolGenTask(distractors=4, min_distractors=5)
     with pytest.raises(ValueError, match="split must be one of"):
         FolGenTask().problems(1, split="dev")

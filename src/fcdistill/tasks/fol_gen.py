@@ -28,6 +28,7 @@ from fcdistill.tasks.logic import TRUTH_LABELS, FolTask, fol_solution, truth_ins
 from fcdistill.tasks.splits import check_split, split_of
 
 MAX_DEPTH = 6
+MAX_DISTRACTORS = 16
 EXAMPLE_SEED = -1  # worked examples shown in the prompt
 MAX_DRAWS = 200
 PEOPLE = [
@@ -268,17 +269,29 @@ class FolGenTask(FolTask):
     description = "generated facts-and-rules problems (ProofWriter / PrOntoQA-like forms), True / False / Uncertain"
 
     def __init__(
-        self, depth: int = 3, distractors: int = 4, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False
+        self,
+        depth: int = 3,
+        distractors: int = 4,
+        min_distractors: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        think: bool = False,
     ) -> None:
         """`depth`: the deepest proof (each problem draws 1..depth rules on its chain);
-        `distractors`: the most extra facts and rules (each problem draws 1..distractors)."""
+        `distractors`: the most extra facts and rules; each problem draws min_distractors..distractors
+        of them (`min_distractors` defaults to 1, or 0 when `distractors` is 0). distractors 10-14
+        make problems as long as ProofWriter's and PrOntoQA's (15-25 sentences)."""
         super().__init__(timeout_s, think)
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"folgen depth must be 1..{MAX_DEPTH}, got {depth}")
-        if not 0 <= distractors <= 10:
-            raise ValueError(f"folgen distractors must be 0..10, got {distractors}")
+        if not 0 <= distractors <= MAX_DISTRACTORS:
+            raise ValueError(f"folgen distractors must be 0..{MAX_DISTRACTORS}, got {distractors}")
+        if min_distractors is None:
+            min_distractors = min(1, distractors)
+        if not 0 <= min_distractors <= distractors:
+            raise ValueError(f"folgen min_distractors must be 0..distractors ({distractors}), got {min_distractors}")
         self.depth = depth
         self.distractors = distractors
+        self.min_distractors = min_distractors
         # Room for the longest Premises call these settings draw (at most 3·depth + 2·distractors + 2
         # formulas, ~12 tokens each), and no more: a model looping inside its list stops there.
         self.reply_tokens = 32 + 12 * (3 * depth + 2 * distractors + 2)
@@ -316,13 +329,18 @@ class FolGenTask(FolTask):
             raise RuntimeError(f"folgen could not draw problem {i} of split {split}")
         question, premises, claim, label, depth = found
         return Problem(
-            id=f"folgen-{split}-d{self.depth}-s{seed}-{i}",
+            id=f"folgen-{split}-d{self.depth}{self._length_tag()}-s{seed}-{i}",
             task=self.name,
             question=question,
             answer=label,
             solution=fol_solution([to_ascii(p) for p in premises], to_ascii(claim), label),
             meta={"split": split, "depth": depth, "premises": len(premises)},
         )
+
+    def _length_tag(self) -> str:
+        """Long problems (min_distractors above 1) carry their range in the id, so they never share
+        an id with the short ones of the same depth and seed."""
+        return f"-x{self.min_distractors}to{self.distractors}" if self.min_distractors > 1 else ""
 
     def _literal(
         self,
@@ -374,7 +392,7 @@ class FolGenTask(FolTask):
         facts.append((subject, extra))  # the subject always appears, never with a predicate of its chain
         last = chain[-1]
         asked = last if target != "False" else Literal(last.kind, last.word, not last.positive, last.obj)
-        for _ in range(rng.randint(min(1, self.distractors), self.distractors)):
+        for _ in range(rng.randint(self.min_distractors, self.distractors)):
             if rng.random() < 0.5:
                 facts.append((rng.choice(others), pick(positive=0.7)))
             else:
