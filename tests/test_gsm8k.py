@@ -53,13 +53,22 @@ def calls(solution: str, final: float) -> list[str]:
     return gold_calls(solution, Fraction(str(final)), FUNCTIONS)
 
 
-@pytest.mark.parametrize("name", ["train.jsonl", "test.jsonl"])
+@pytest.mark.parametrize("name", ["train.jsonl", "test.jsonl", "test_socratic.jsonl"])
 def test_loader_reads_every_record(name):
     path = data_file(name)
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     stem, records = GSM8KTask(str(path)).records.get("ignored")
     assert stem == path.stem and len(records) == len(lines) > 1000
     assert records[0].question == json.loads(lines[0])["question"]
+
+
+def test_the_socratic_test_file_gives_the_same_gold_chains():
+    """test_socratic.jsonl interleaves sub-questions ("How many ...? ** ...") with the same
+    calculator annotations, so its gold chains and answers are test.jsonl's."""
+    plain, socratic = (GSM8KTask(str(data_file(name))) for name in ("test.jsonl", "test_socratic.jsonl"))
+    a, b = plain.problems(plain.size("test")), socratic.problems(socratic.size("test"))
+    assert len(a) == len(b) == 1319 and " ** " in socratic.records.get("x")[1][0].answer
+    assert [(p.question, p.answer, p.solution) for p in a] == [(p.question, p.answer, p.solution) for p in b]
 
 
 def test_problems_are_the_first_records_with_stable_ids():

@@ -9,7 +9,14 @@ from conftest import shared_data
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.records import Problem
-from fcdistill.tasks.logiclm import NO_GOLD, LogicalDeductionTask, LogicLMTask, ProntoQATask, ProofWriterTask
+from fcdistill.tasks.logiclm import (
+    NO_GOLD,
+    FolioLogicLMTask,
+    LogicalDeductionTask,
+    LogicLMTask,
+    ProntoQATask,
+    ProofWriterTask,
+)
 
 FILES = [
     (ProofWriterTask, "proofwriter/train.json"),
@@ -18,6 +25,8 @@ FILES = [
     (ProntoQATask, "prontoqa/dev.json"),
     (LogicalDeductionTask, "logicaldeduction/train.json"),
     (LogicalDeductionTask, "logicaldeduction/dev.json"),
+    (FolioLogicLMTask, "folio/logic-lm/train.json"),
+    (FolioLogicLMTask, "folio/logic-lm/dev.json"),
 ]
 
 
@@ -37,7 +46,10 @@ def test_reads_every_record(cls, name):
         assert record["context"].strip() in problem.question
         option = next(o for o in record["options"] if o.startswith(record["answer"] + ")"))
         if task.kind == "truth":
-            assert problem.answer == {"True": "True", "False": "False", "Unknown": "Uncertain"}[option[3:]]
+            assert (
+                problem.answer
+                == {"True": "True", "False": "False", "Unknown": "Uncertain", "Uncertain": "Uncertain"}[option[3:]]
+            )
             assert task.check(option, problem) and task.check(problem.answer.lower(), problem)
         else:
             assert problem.answer == record["answer"] and option in problem.question
@@ -66,7 +78,7 @@ def one_record(tmp_path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("cls", [ProofWriterTask, ProntoQATask, LogicalDeductionTask])
+@pytest.mark.parametrize("cls", [ProofWriterTask, ProntoQATask, LogicalDeductionTask, FolioLogicLMTask])
 @pytest.mark.parametrize("protocol", ["text", "json"])
 def test_worked_examples_replay_through_the_prover(cls, protocol, tmp_path):
     task = cls(one_record(tmp_path))

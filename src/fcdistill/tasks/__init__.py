@@ -13,13 +13,14 @@ from fcdistill.tasks.fol_gen import FolGenTask
 from fcdistill.tasks.folio import FolioTask
 from fcdistill.tasks.gsm8k import GSM8KTask
 from fcdistill.tasks.gsm_symbolic import GSMSymbolicTask
-from fcdistill.tasks.logiclm import LogicalDeductionTask, ProntoQATask, ProofWriterTask
+from fcdistill.tasks.logiclm import FolioLogicLMTask, LogicalDeductionTask, ProntoQATask, ProofWriterTask
 
 TASKS: dict[str, type[Task]] = {
     "arith": ArithTask,
     "gsm8k": GSM8KTask,
     "gsm_symbolic": GSMSymbolicTask,
     "folio": FolioTask,
+    "folio-logiclm": FolioLogicLMTask,
     "proofwriter": ProofWriterTask,
     "prontoqa": ProntoQATask,
     "logicaldeduction": LogicalDeductionTask,

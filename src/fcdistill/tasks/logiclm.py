@@ -1,4 +1,4 @@
-"""ProofWriter, PrOntoQA and LogicalDeduction in the Logic-LM format: a JSON list of
+"""ProofWriter, PrOntoQA, LogicalDeduction and FOLIO in the Logic-LM format: a JSON list of
 `{id, context, question, options, answer}` with lettered options such as "A) True".
 
 There are no gold formulas: the model writes the premises itself with Premises and tests
@@ -81,6 +81,7 @@ class LogicLMTask(FolTask):
         "proofwriter": "truth",
         "prontoqa": "truth",
         "logicaldeduction": "choice",
+        "folio-logiclm": "truth",
     }
 
     def __init__(
@@ -165,6 +166,14 @@ class ProntoQATask(LogicLMTask):
         super().__init__("prontoqa", data, timeout_s, think)
 
 
+class FolioLogicLMTask(LogicLMTask):
+    name = "folio-logiclm"
+    description = "FOLIO in the Logic-LM format (--data folio/logic-lm/*.json): no gold FOL, True / False / Uncertain"
+
+    def __init__(self, data: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
+        super().__init__("folio-logiclm", data, timeout_s, think)
+
+
 class LogicalDeductionTask(LogicLMTask):
     name = "logicaldeduction"
     description = "LogicalDeduction (Logic-LM format, --data): orderings, multiple choice"
@@ -212,6 +221,33 @@ EXAMPLES: dict[str, list[tuple[str, list[str]]]] = {
                     "forall x (Blue(x) -> Round(x))",
                 ],
                 "Round(gary)",
+                "Uncertain",
+            ),
+        ),
+    ],
+    "folio-logiclm": [
+        (
+            "All dogs are mammals. No mammal is a reptile. Rex is a dog.\n\n"
+            "Based on the above information, is the following statement true, false, or uncertain? "
+            "Rex is a reptile.\n" + truth_instruction(),
+            fol_solution(
+                ["forall x (Dog(x) -> Mammal(x))", "forall x (Mammal(x) -> ~Reptile(x))", "Dog(rex)"],
+                "Reptile(rex)",
+                "False",
+            ),
+        ),
+        (
+            "Every student who studies passes or is lucky. Mia is a student. Mia studies. Mia is not lucky.\n\n"
+            "Based on the above information, is the following statement true, false, or uncertain? "
+            "Mia passes and is happy.\n" + truth_instruction(),
+            fol_solution(
+                [
+                    "forall x (Student(x) & Studies(x) -> Passes(x) | Lucky(x))",
+                    "Student(mia)",
+                    "Studies(mia)",
+                    "~Lucky(mia)",
+                ],
+                "Passes(mia) & Happy(mia)",
                 "Uncertain",
             ),
         ),
