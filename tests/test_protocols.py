@@ -120,6 +120,13 @@ def test_unknown_protocol_lists_choices():
         get_protocol("xml")
 
 
+PRONTOQA_LIKE = (
+    "Premises(formulas=['forall x (Vumpus(x) -> Tumpus(x))', 'forall x (Tumpus(x) -> Zumpus(x))', "
+    "'forall x (Tumpus(x) -> Vumpus(x))', 'forall x (Tumpus(x) -> Small(x))', 'forall x (Dumpus(x) -> Wumpus(x))'])"
+)
+CYCLE = "'forall x (Tumpus(x) -> Zumpus(x))', 'forall x (Zumpus(x) -> Tumpus(x))', "
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
@@ -137,11 +144,19 @@ def test_unknown_protocol_lists_choices():
         ),  # a closer that does not match: Python refuses it there
         ("Su", None),
         (PROSE, PROSE[:200]),  # prose that began no call within 200 characters
-        ("The crow is sweet. " * 11, ("The crow is sweet. " * 4)[:70]),  # prose in a loop
+        (
+            "The crow is sweet. " * 11,
+            ("The crow is sweet. " * 11)[:96],
+        ),  # prose in a loop: 48 characters seen 3 times, called at 2 x 48 characters at the earliest
         (
             "Premises(formulas=['Tess is a morvin, " + "Tess is a morvin, " * 6,
-            ("Premises(formulas=['" + "Tess is a morvin, " * 4)[:88],
+            ("Premises(formulas=['" + "Tess is a morvin, " * 7)[: 20 + 2 * 18 + 48],
         ),
+        (PRONTOQA_LIKE, PRONTOQA_LIKE),  # distinct formulas sharing long pieces: not a loop
+        (
+            "Premises(formulas=[" + CYCLE * 4,
+            ("Premises(formulas=[" + CYCLE * 4)[: 19 + 2 * len(CYCLE) + 48],
+        ),  # two formulas written over and over: a loop, cut when 48 characters of the pair stand a third time
     ],
 )
 def test_text_replies_end_where_more_tokens_change_nothing(text, kept):
@@ -155,3 +170,24 @@ def test_text_replies_end_where_more_tokens_change_nothing(text, kept):
 def test_json_replies_end_only_in_a_loop():
     assert JsonProtocol().reply_end('<tool_call>{"name": "Sum", "arguments": {"a": 1}}') is None
     assert JsonProtocol().reply_end("<tool_call>" + "ab" * 60) == len("<tool_call>" + "ab" * 60)
+
+
+def test_no_gold_reply_is_taken_for_a_loop():
+    """Correct Premises calls repeat pieces of formulas; the loop rule must let every gold reply of
+    folgen (short and long problems) and FOLIO run to its end (a 32-character rule cut 1 + 3 of them)."""
+    from conftest import shared_data
+
+    from fcdistill.tasks.fol_gen import FolGenTask
+    from fcdistill.tasks.folio import FolioTask
+
+    folio = FolioTask(str(shared_data("folio/v0.0/folio-validation.jsonl")))
+    problems = [
+        *FolGenTask().problems(200, split="test"),
+        *FolGenTask(distractors=16, min_distractors=12).problems(60, split="test"),
+        *[p for p in folio.problems(folio.size("validation"), split="validation") if p.solution],
+    ]
+    protocol = TextProtocol()
+    for problem in problems:
+        for reply in problem.solution:
+            ends = (protocol.reply_end(reply[:i]) for i in range(1, len(reply) + 1))
+            assert next((end for end in ends if end is not None), len(reply)) == len(reply), (problem.id, reply)
