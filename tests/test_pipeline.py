@@ -128,6 +128,8 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     ):
         assert (out / name).is_file(), name
     assert not (out / "round-1" / "train" / "checkpoints").exists()  # the saved model supersedes them
+    card = (out / "round-1" / "README.md").read_text()  # the dataset card names the teachers' settings
+    assert "k = 1 samples per model teacher; sampling: {'temperature': 0.0, 'top_p': 1.0" in card, card
     _check_report(out, tmp_path)
     for label in ("base", "trained"):
         assert len((out / "eval" / label / "arith" / "chains.jsonl").read_text().splitlines()) == 4
