@@ -8,7 +8,9 @@ import pytest
 from conftest import shared_data
 
 from fcdistill.agent import Agent, AgentConfig
+from fcdistill.functions import CallError, format_call, parse_call
 from fcdistill.records import Problem
+from fcdistill.tasks.fol_gen import FolGenTask
 from fcdistill.tasks.logiclm import (
     NO_GOLD,
     FolioLogicLMTask,
@@ -135,3 +137,30 @@ def test_a_data_file_is_required_and_datasets_are_known():
         ProntoQATask()
     with pytest.raises(ValueError, match="choose one of: proofwriter, prontoqa, logicaldeduction"):
         LogicLMTask("clutrr", "x.json")
+
+
+@pytest.mark.parametrize(
+    ("task", "taken", "refused"),
+    [
+        (
+            lambda path: FolGenTask(),
+            {"True": "True", " false.": "False", "Unknown": "Uncertain", "uncertain": "Uncertain"},
+            ["Error", "Undecided", "Check: the prover could not decide", "", "True or False"],
+        ),
+        (ProntoQATask, {"True": "True", "FALSE": "False"}, ["Uncertain", "Unknown", "Error"]),
+        (LogicalDeductionTask, {"A": "A", "(b)": "B", "B.": "B"}, ["C", "Red", "AB"]),  # the file's options: A, B
+    ],
+)
+def test_answer_takes_only_the_tasks_labels(tmp_path, task, taken, refused):
+    """A wrong kind of answer (the students' `Error`, an error text, `Uncertain` on PrOntoQA) is a
+    refused call whose message names the labels, so the model can correct it; a label in another
+    case or with a full stop is the label."""
+    functions = task(one_record(tmp_path)).functions()
+    for text, label in taken.items():
+        done = functions.execute(parse_call(format_call("Answer", {"answer": text})))
+        assert done.terminal and done.result == label, text
+    labels = functions.get("Answer").description
+    for text in refused:
+        with pytest.raises(CallError, match="is not an answer to this question; answer ") as refusal:
+            functions.execute(parse_call(format_call("Answer", {"answer": text})))
+        assert labels.split(": ")[1].rstrip(".") in str(refusal.value), labels

@@ -97,6 +97,17 @@ def test_generate_resumes_without_loss_or_duplicates(tmp_path, problems):
     assert again[:3] == first and len(load_done(tmp_path / CHAINS)) == len(problems)
 
 
+def test_generate_refuses_chains_of_a_changed_question(tmp_path, problems):
+    """Chains written for a problem that the task now words differently (a new generator version
+    under the same ids) are an error naming the file and line, not resumed; the file is untouched."""
+    generate(TASK, problems[:3], [("gold", None)], AgentConfig(), 1, tmp_path)
+    before = (tmp_path / CHAINS).read_bytes()
+    changed = [problems[0], problems[1].model_copy(update={"question": problems[1].question + " Then add 1."})]
+    with pytest.raises(ValueError, match=rf"{CHAINS}:2: the chain of {problems[1].id} answers another question"):
+        generate(TASK, changed, [("gold", None)], AgentConfig(), 1, tmp_path)
+    assert (tmp_path / CHAINS).read_bytes() == before
+
+
 def test_pairs_command_files_load_unchanged(tmp_path):
     from datasets import load_dataset
 

@@ -56,6 +56,19 @@ def load_done(path: Path) -> list[Chain]:
     return read_jsonl(path, Chain)
 
 
+def check_questions(chains: list[Chain], problems: list[Problem], path: Path) -> None:
+    """Chains written for a problem whose question has since changed (a new version of a task's
+    generator or data file under the same ids) are refused rather than resumed."""
+    questions = {p.id: p.question for p in problems}
+    for line, chain in enumerate(chains, 1):
+        asked = chain.messages[chain.prompt_length - 1].get("content")
+        if chain.problem_id in questions and asked != questions[chain.problem_id]:
+            raise ValueError(
+                f"{path}:{line}: the chain of {chain.problem_id} answers another question than the task gives "
+                "now (its generator or data file changed since); start a new --out, or move this file away"
+            )
+
+
 def append(path: Path, chains: Iterable[Chain]) -> None:
     with open(path, "a", encoding="utf-8") as out:
         for chain in chains:
@@ -90,7 +103,9 @@ def generate(
 ) -> list[Chain]:
     """Run every teacher over the problems not yet done; return all chains in the file."""
     path = out / CHAINS
-    done = {(c.problem_id, c.source, c.sample) for c in load_done(path)}
+    written = load_done(path)
+    check_questions(written, problems, path)
+    done = {(c.problem_id, c.source, c.sample) for c in written}
     for name, backend in teachers:
         samples = 1 if backend is None else k
         todo = [p for p in problems if any((p.id, name, s) not in done for s in range(samples))]

@@ -1,7 +1,7 @@
 """Callable functions: registry, call parsing, exact numbers, control functions."""
 
 from fcdistill.functions.calls import Call, CallError, format_call, parse_call
-from fcdistill.functions.control import Think, answer_function
+from fcdistill.functions.control import Think, answer_function, label_answer
 from fcdistill.functions.numbers import Number
 from fcdistill.functions.registry import Execution, Function, FunctionSet, function
 
@@ -16,5 +16,6 @@ __all__ = [
     "answer_function",
     "format_call",
     "function",
+    "label_answer",
     "parse_call",
 ]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fcdistill.functions.calls import format_call
-from fcdistill.functions.fol.functions import fol_functions
+from fcdistill.functions.fol.functions import TRUTH_LABELS, fol_functions
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.records import Problem
 from fcdistill.tasks.base import Task
 
-TRUTH_LABELS = ("True", "False", "Uncertain")
 _ALIASES = {"true": "True", "false": "False", "uncertain": "Uncertain", "unknown": "Uncertain"}
 
 
@@ -42,6 +41,7 @@ class FolTask(Task):
     """A task answered through Premises / Check / Answer; answers are True, False or Uncertain."""
 
     reply_tokens = 512  # one Premises call holds a whole problem's formulas
+    labels: tuple[str, ...] = TRUTH_LABELS  # what Answer takes; anything else is a refused call
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> None:
         if timeout_s <= 0:
@@ -51,7 +51,7 @@ class FolTask(Task):
 
     def functions(self) -> FunctionSet:
         """A fresh set per call: the recorded premises belong to one chain."""
-        return fol_functions(self.timeout_s, self.think)
+        return fol_functions(self.timeout_s, self.think, self.labels, {"unknown": "Uncertain"})
 
     def check(self, answer: str | None, problem: Problem) -> bool:
         return normalise_label(answer) == problem.answer

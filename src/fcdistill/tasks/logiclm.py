@@ -58,6 +58,10 @@ def read_records(path: Path) -> list[LogicLMRecord]:
             where = ".".join(str(x) for x in first["loc"]) or "record"
             name = f" ({item['id']})" if isinstance(item, dict) and "id" in item else ""
             raise ValueError(f"{path}: record {i}{name}: field '{where}': {first['msg']}") from None
+        try:
+            parse_options(records[-1])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     return records
 
 
@@ -98,6 +102,11 @@ class LogicLMTask(FolTask):
         self.data = data
         self._stem = Path(data).stem
         self._records = read_records(Path(data))
+        if self.kind == "choice":
+            most = max(len(record.options) for record in self._records)
+            self.labels = tuple(chr(ord("A") + i) for i in range(most))
+        elif dataset == "prontoqa":
+            self.labels = ("True", "False")  # every PrOntoQA statement is True or False
 
     def size(self, split: str) -> int:
         return len(self._records)

@@ -8,8 +8,10 @@ recorded premises, so each chain (the agent asks for a new set per chain) starts
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from fcdistill.functions.calls import CallError
-from fcdistill.functions.control import Think, answer_function
+from fcdistill.functions.control import Think, label_answer
 from fcdistill.functions.fol.ast import Formula
 from fcdistill.functions.fol.parser import FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, ArityError, arities, decide
@@ -27,8 +29,17 @@ CHECK_DOC = (
 )
 
 
-def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> FunctionSet:
-    """Premises, Check, optionally Think, and Answer, with premises kept per set."""
+TRUTH_LABELS = ("True", "False", "Uncertain")
+
+
+def fol_functions(
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    think: bool = False,
+    labels: Sequence[str] = TRUTH_LABELS,
+    aliases: Mapping[str, str] | None = None,
+) -> FunctionSet:
+    """Premises, Check, optionally Think, and an Answer that takes one of `labels`; premises are
+    kept per set."""
     premises: list[Formula] = []
     table: dict[str, tuple[int, str]] = {}
 
@@ -86,4 +97,4 @@ def fol_functions(timeout_s: float = DEFAULT_TIMEOUT_S, think: bool = False) -> 
     ]
     if think:
         functions.append(Think)
-    return FunctionSet([*functions, answer_function(str, example="Answer(answer='True')")])
+    return FunctionSet([*functions, label_answer(labels, aliases)])
