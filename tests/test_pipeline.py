@@ -242,7 +242,10 @@ def test_shipped_run_configs_validate():
     assert default.training.model == "smollm2-135m" and default.pairs.strategy == "branch"
     assert {t.name for t in default.tasks if t.train} == {"folgen", "arith"}  # one student, logic and math
     study = load_run_config(ROOT / "configs" / "study.yaml")
-    assert study.rounds.rounds == 2 and {"gsm8k", "folgen"} <= {t.name for t in study.tasks if t.train}
+    assert {t.name for t in study.tasks if t.train} == {"folgen", "arith"} and study.seed != default.seed
+    assert min(t.eval for t in study.tasks) >= 300 and study.evaluation.n_max == [10, 20]
+    full = load_run_config(ROOT / "configs" / "study-full.yaml")
+    assert full.rounds.rounds == 2 and {"gsm8k", "folgen"} <= {t.name for t in full.tasks if t.train}
     gsm8k = load_run_config(ROOT / "configs" / "gsm8k.yaml")
     assert [(t.name, t.train) for t in gsm8k.tasks] == [("gsm8k", 160)] and gsm8k.agent.n_max >= 8
     paper = load_run_config(ROOT / "configs" / "paper.yaml")

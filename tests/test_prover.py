@@ -72,10 +72,12 @@ def test_premises_check_answer():
         run(functions, "Premises(formulas=['forall x (Human(x) -> Mortal(x))', 'Human(socrates)'])")
         == "Recorded premises 1-2."
     )
-    assert run(functions, "Premises(formulas=['Greek(socrates)'])") == "Recorded premise 3."
     assert run(functions, "Check(conclusion='Mortal(socrates)')") == "True"
     assert run(functions, "Check(conclusion='~Mortal(socrates)')") == "False"
     assert run(functions, "Check(conclusion='Mortal(plato)')") == "Uncertain"
+    replaced = "Recorded premise 1 (replacing the 2 recorded before)."
+    assert run(functions, "Premises(formulas=['Greek(socrates)'])") == replaced
+    assert run(functions, "Check(conclusion='Mortal(socrates)')") == "Uncertain"  # a new list replaces the old
     answer = functions.execute(parse_call("Answer(answer=' True ')"))
     assert answer.terminal and answer.result == "True"
     assert {f.name for f in functions} == {"Premises", "Check", "Answer"}
@@ -92,7 +94,21 @@ def test_each_function_set_keeps_its_own_premises():
         run(second, "Check(conclusion='Cat(tom)')")
     run(second, "Premises(formulas=['Dog(tom)'])")
     assert run(second, "Check(conclusion='Cat(tom)')") == "Uncertain"
-    assert run(first, "Premises(formulas=['Dog(rex)'])") == "Recorded premise 2."
+    assert run(first, "Premises(formulas=['Dog(rex)'])") == "Recorded premise 1 (replacing the 1 recorded before)."
+
+
+def test_premises_that_contradict_each_other_can_be_corrected():
+    """A mis-formalised list makes every Check refuse; the corrected list replaces it (with the
+    old accumulating Premises the contradiction stayed for the rest of the chain)."""
+    functions = fol_functions()
+    run(functions, "Premises(formulas=['Cat(tom)', '~Cat(tom)', 'forall x (Cat(x) -> Animal(x))'])")
+    with pytest.raises(CallError, match="contradict each other.*record the corrected list with Premises"):
+        run(functions, "Check(conclusion='Animal(tom)')")
+    assert (
+        run(functions, "Premises(formulas=['Cat(tom)', 'forall x (Cat(x) -> Animal(x))'])")
+        == "Recorded premises 1-2 (replacing the 3 recorded before)."
+    )
+    assert run(functions, "Check(conclusion='Animal(tom)')") == "True"
 
 
 def test_a_bad_formula_records_none_of_its_list():
@@ -100,12 +116,12 @@ def test_a_bad_formula_records_none_of_its_list():
     run(functions, "Premises(formulas=['Sees(ann, bob)'])")
     with pytest.raises(
         CallError,
-        match=r"formula 2 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 1 but 1 argument in premise 3; "
+        match=r"formula 3 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 2 but 1 argument in premise 3; "
         r".*nothing was recorded",
     ):
-        run(functions, "Premises(formulas=['Cat(tom)', 'Sees(ann)', 'Dog(rex)'])")
-    assert run(functions, "Check(conclusion='Cat(tom)')") == "Uncertain"  # Cat(tom) was not kept
-    assert run(functions, "Premises(formulas=['Cat(tom)'])") == "Recorded premise 2."
+        run(functions, "Premises(formulas=['Cat(tom)', 'Sees(ann, bob)', 'Sees(ann)'])")
+    assert run(functions, "Check(conclusion='Sees(ann, bob)')") == "True"  # the list before is still recorded
+    assert run(functions, "Check(conclusion='Cat(tom)')") == "Uncertain"  # and nothing of the refused one
 
 
 @pytest.mark.parametrize(
@@ -117,7 +133,7 @@ def test_a_bad_formula_records_none_of_its_list():
             "position 10",
         ),
         (
-            ["Premises(formulas=['Sees(ann, bob)'])", "Premises(formulas=['Sees(ann)'])"],
+            ["Premises(formulas=['Sees(ann, bob)', 'Sees(ann)'])"],
             "predicate Sees has 2 arguments in premise 1 but 1 argument in premise 2",
         ),
         (

@@ -1,7 +1,8 @@
 """Premises / Check / Answer: the functions a model calls to reason in first-order logic.
 
 `Premises` records a list of formulas in one call (a whole problem's sentences at once, so a
-chain is Premises, Check, Answer: three calls at any proof depth), `Check` asks the prover.
+chain is Premises, Check, Answer: three calls at any proof depth; a later list replaces it, so
+a mis-formalised one can be corrected), `Check` asks the prover.
 `fol_functions()` returns a fresh FunctionSet whose Premises and Check share one list of
 recorded premises, so each chain (the agent asks for a new set per chain) starts empty.
 """
@@ -22,7 +23,10 @@ SYNTAX = (
     "Syntax: forall x (...), exists x (...), ~ not, & and, | or, xor, -> implies, <-> iff; "
     "= and != between constants; predicates like Cat(tom) or Likes(x, y). FOLIO's ∀ ∃ ¬ ∧ ∨ ⊕ → ↔ also work."
 )
-PREMISES_DOC = f"Record premises, one first-order formula per sentence, in one list. {SYNTAX}"
+PREMISES_DOC = (
+    "Record the premises, one first-order formula per sentence, all in one list (a new list replaces the "
+    f"recorded one). {SYNTAX}"
+)
 CHECK_DOC = (
     "Check whether a conclusion follows from the recorded premises: True if it follows, "
     "False if its negation follows, Uncertain if neither."
@@ -44,26 +48,27 @@ def fol_functions(
     table: dict[str, tuple[int, str]] = {}
 
     def record(formulas: list[str]) -> str:
-        # All or nothing: a formula that does not parse, or clashes with another's arity,
-        # records none of the list, and the error names its position in the list.
+        # All or nothing: a formula that does not parse, or clashes with another's arity, records
+        # none of the list (the error names its position). A list that parses replaces the one
+        # recorded before, so a model whose premises contradict each other can correct them.
         if not formulas:
             raise CallError("Premises: the list is empty; give one formula per sentence")
-        if len(premises) + len(formulas) > MAX_PREMISES:
+        if len(formulas) > MAX_PREMISES:
             raise CallError(f"Premises: at most {MAX_PREMISES} premises per problem")
-        parsed, arity = [], table
-        for i, formula in enumerate(formulas, len(premises) + 1):
+        parsed, arity = [], {}
+        for i, formula in enumerate(formulas, 1):
             try:
                 one = parse_formula(formula)
                 arity = arities([(f"premise {i}", one)], arity)
             except (FolSyntaxError, ArityError) as exc:
-                raise CallError(
-                    f"Premises: formula {i - len(premises)} ({formula[:60]!r}): {exc}; nothing was recorded"
-                ) from None
+                raise CallError(f"Premises: formula {i} ({formula[:60]!r}): {exc}; nothing was recorded") from None
             parsed.append(one)
-        first = len(premises) + 1
-        premises.extend(parsed)
+        replaced = len(premises)
+        premises[:] = parsed
+        table.clear()
         table.update(arity)
-        return f"Recorded premises {first}-{len(premises)}." if len(parsed) > 1 else f"Recorded premise {first}."
+        done = f"Recorded premises 1-{len(parsed)}" if len(parsed) > 1 else "Recorded premise 1"
+        return done + (f" (replacing the {replaced} recorded before)." if replaced else ".")
 
     def check(conclusion: str) -> str:
         if not premises:
@@ -77,7 +82,7 @@ def fol_functions(
         if verdict.label == "Inconsistent":
             raise CallError(
                 "Check: the premises contradict each other, so nothing can be decided; a premise is probably "
-                "mis-formalised"
+                "mis-formalised: record the corrected list with Premises"
             )
         if verdict.timed_out:
             raise CallError(f"Check: the prover ran out of time ({timeout_s:g} s); try simpler formulas")
