@@ -51,7 +51,7 @@ class FolTask(Task):
 
     def functions(self) -> FunctionSet:
         """A fresh set per call: the recorded premises belong to one chain."""
-        return fol_functions(self.timeout_s, self.think, self.labels, {"unknown": "Uncertain"})
+        return fol_functions(self.timeout_s, self.think, self.labels, _ALIASES)
 
     def check(self, answer: str | None, problem: Problem) -> bool:
         return normalise_label(answer) == problem.answer
