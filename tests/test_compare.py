@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pytest
 from typer.testing import CliRunner
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.cli import app
-from fcdistill.evaluation.compare import comparison, evaluation, loops, truncate
+from fcdistill.evaluation.compare import comparison, evaluation, gold_first_calls, loops, truncate
 from fcdistill.evaluation.stats import paired_test, wilson_interval
 from fcdistill.files import write_jsonl
 from fcdistill.tasks import get_task
@@ -111,6 +112,30 @@ def test_accuracy_by_difficulty_and_first_calls():
     solved = sum(p.answer == "2" for p in problems)
     assert sums.first_calls == {"Sum": 30} and sum(k for k, _ in sums.by_group.values()) == solved
     assert evaluation("m", "arith", wrong, 10).by_group == {}
+
+
+def test_first_calls_are_tallied_against_the_gold_chains_first_calls():
+    """Which function each chain calls first, per function the gold chain calls first: gold
+    chains agree with themselves everywhere; a model that always starts with Sum agrees only
+    where the gold starts with Sum, and every other problem counts as gold's function -> Sum."""
+    task = get_task("arith", difficulty=2)
+    problems = task.problems(40, split="train")
+    gold_first = gold_first_calls(problems)
+    assert gold_first == {p.id: p.solution[0].split("(")[0] for p in problems}
+    expected = Counter(gold_first.values())
+    assert len(expected) >= 3
+    gold = evaluation("gold", "arith", Agent(None, task, AgentConfig()).replay(problems), 10, None, gold_first)
+    assert gold.first_calls_by_gold == {g: {g: n} for g, n in sorted(expected.items())}
+    assert gold.first_call_as_gold == (40, 40)
+    sums = Agent(None, task, AgentConfig()).replay(
+        [p.model_copy(update={"solution": ["Sum(a=1, b=1)", "Answer(answer=2)"]}) for p in problems]
+    )
+    always_sum = evaluation("m", "arith", sums, 10, None, gold_first)
+    assert always_sum.first_calls_by_gold == {g: {"Sum": n} for g, n in sorted(expected.items())}
+    assert always_sum.first_call_as_gold == (expected["Sum"], 40)
+    unknown = gold_first_calls([problems[0].model_copy(update={"solution": ["not a call"]}), problems[1]])
+    assert unknown == {problems[1].id: gold_first[problems[1].id]}  # an unparsable gold step is left out
+    assert evaluation("m", "arith", sums, 10).first_calls_by_gold == {}
 
 
 def test_chains_that_loop_are_counted():

@@ -251,6 +251,10 @@ def test_shipped_run_configs_validate():
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}
+    ablations = {p.stem: load_run_config(p) for p in (ROOT / "configs" / "ablations").glob("*.yaml")}
+    assert {"arith-rounds", "arith-examples"} <= set(ablations)
+    assert all(a.seed == study.seed for a in ablations.values())  # the study's held-out problems
+    assert ablations["arith-rounds"].rounds.rounds == 2 and ablations["arith-rounds"].evaluation.every_round
 
 
 def test_every_config_field_is_described_in_docs_config_md():

@@ -126,7 +126,9 @@ def _chains() -> dict[str, list[Chain]]:
     return {"base": [solved, injected], "trained": [native]}
 
 
-def _evaluation(model: str, n_max: int, correct: int, n: int = 200) -> Evaluation:
+def _evaluation(
+    model: str, n_max: int, correct: int, n: int = 200, by_gold: dict[str, dict[str, int]] | None = None
+) -> Evaluation:
     return Evaluation(
         model=model,
         task="arith",
@@ -139,6 +141,7 @@ def _evaluation(model: str, n_max: int, correct: int, n: int = 200) -> Evaluatio
         mean_steps=2.2,
         stop_reasons={"answer": n - 10, "n_max": 10},
         error_types={"wrong answer": n - correct - 20, "invalid call": 20},
+        first_calls_by_gold=by_gold or {},
     )
 
 
@@ -157,7 +160,12 @@ def _results() -> RunResults:
         evaluations=[
             _evaluation("base", 5, 20),
             _evaluation("base", 10, 24),
-            _evaluation("trained", 10, 50),
+            _evaluation(
+                "trained",
+                10,
+                50,
+                by_gold={"Multiply": {"Multiply": 90, "Sum": 10}, "Subtract": {"Sum": 40}, "Sum": {"Sum": 60}},
+            ),
             _evaluation("teacher", 10, 90),
         ],
         comparisons=[Comparison(a="base", b="trained", task="arith", n_max=10, **test.model_dump())],
@@ -215,6 +223,8 @@ def test_tables_render(dom, report):
         assert re.fullmatch(r"\d\.\de-\d\d", f"{p:.2g}")
         assert f"<td>{p:.2g}</td>" in tests
     assert "<td>29</td>" in tests and "<td>3</td>" in tests
+    breakdown = _block(r'<table id="breakdown">.*?</table>', dom)
+    assert "<td>150/200 (Subtract→Sum 40, Multiply→Sum 10)</td>" in breakdown  # the trained model's first calls
 
 
 def test_chains_render_escaped_with_calls_highlighted(dom, report):

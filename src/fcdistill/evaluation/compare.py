@@ -11,7 +11,8 @@ from collections import Counter
 from pydantic import BaseModel
 
 from fcdistill.evaluation.stats import PairedTest, paired_test, wilson_interval
-from fcdistill.records import Chain
+from fcdistill.functions.calls import CallError, parse_call
+from fcdistill.records import Chain, Problem
 
 OVERALL = "all"  # the task name of the lines pooled over every evaluated task
 
@@ -58,6 +59,14 @@ class Evaluation(BaseModel):
     by_group: dict[str, tuple[int, int]] = {}  # the task's difficulty group -> (correct, n)
     first_calls: dict[str, int] = {}  # the function each chain calls first ("invalid" when its first call is)
     looping: int = 0  # chains that write the same reply three times or more (a loop until n_max or the budget)
+    # the function the gold chain calls first -> the functions this model called first on those problems
+    first_calls_by_gold: dict[str, dict[str, int]] = {}
+
+    @property
+    def first_call_as_gold(self) -> tuple[int, int]:
+        """(chains whose first call is the gold chain's first function, chains with a gold chain)."""
+        same = sum(calls.get(gold, 0) for gold, calls in self.first_calls_by_gold.items())
+        return same, sum(sum(calls.values()) for calls in self.first_calls_by_gold.values())
 
 
 LOOP_REPEATS = 3
@@ -75,11 +84,29 @@ def first_call(chain: Chain) -> str:
     return call.name if call.valid and call.name else "invalid"
 
 
+def gold_first_calls(problems: list[Problem]) -> dict[str, str]:
+    """Problem id -> the function its gold solution calls first (problems with a gold solution)."""
+    firsts = {}
+    for p in problems:
+        if p.solution:
+            try:
+                firsts[p.id] = parse_call(p.solution[0]).name
+            except CallError:
+                continue
+    return firsts
+
+
 def evaluation(
-    label: str, task: str, chains: list[Chain], n_max: int, groups: dict[str, str | None] | None = None
+    label: str,
+    task: str,
+    chains: list[Chain],
+    n_max: int,
+    groups: dict[str, str | None] | None = None,
+    gold_first: dict[str, str] | None = None,
 ) -> Evaluation:
     """Scores of one model's chains on one task at one step budget; `groups` maps problem ids to
-    their difficulty group (e.g. "2 operations") for the breakdown."""
+    their difficulty group (e.g. "2 operations") for the breakdown, `gold_first` to the function
+    their gold chain calls first (`gold_first_calls`), against which the first calls are tallied."""
     chains = [truncate(c, n_max) for c in chains]
     n, correct = len(chains), sum(c.correct for c in chains)
     calls = sum(c.steps for c in chains)
@@ -90,6 +117,11 @@ def evaluation(
             tally = by_group.setdefault(group, [0, 0])
             tally[0] += c.correct
             tally[1] += 1
+    by_gold: dict[str, Counter[str]] = {}
+    for c in chains:
+        gold = (gold_first or {}).get(c.problem_id)
+        if gold is not None:
+            by_gold.setdefault(gold, Counter())[first_call(c)] += 1
     return Evaluation(
         model=label,
         task=task,
@@ -105,6 +137,7 @@ def evaluation(
         by_group={g: (k, m) for g, (k, m) in sorted(by_group.items())},
         first_calls=dict(Counter(first_call(c) for c in chains).most_common()),
         looping=sum(loops(c) for c in chains),
+        first_calls_by_gold={g: dict(calls.most_common()) for g, calls in sorted(by_gold.items())},
     )
 
 
@@ -135,9 +168,15 @@ class Summary(Evaluation):
 
 
 def summarize(
-    label: str, task: str, chains: list[Chain], n_max: int, seconds: float, groups: dict[str, str | None] | None = None
+    label: str,
+    task: str,
+    chains: list[Chain],
+    n_max: int,
+    seconds: float,
+    groups: dict[str, str | None] | None = None,
+    gold_first: dict[str, str] | None = None,
 ) -> Summary:
-    scores = evaluation(label, task, chains, n_max, groups)
+    scores = evaluation(label, task, chains, n_max, groups, gold_first)
     return Summary(
         **scores.model_dump(),
         completion_tokens=sum(c.completion_tokens for c in chains),
@@ -147,7 +186,10 @@ def summarize(
 
 
 def score(
-    chains: dict[str, list[Chain]], budgets: list[int], groups: dict[str, str | None] | None = None
+    chains: dict[str, list[Chain]],
+    budgets: list[int],
+    groups: dict[str, str | None] | None = None,
+    gold_first: dict[str, str] | None = None,
 ) -> tuple[list[Evaluation], list[Comparison]]:
     """Each model's scores per task and step budget, and paired tests of each against the first
     label; with several tasks, also the lines pooled over them (task `OVERALL`)."""
@@ -158,7 +200,9 @@ def score(
         per = {label: [c for c in group if name in (c.task, OVERALL)] for label, group in chains.items()}
         first = labels[0]
         for n_max in budgets:
-            evaluations += [evaluation(label, name, per[label], n_max, groups) for label in labels if per[label]]
+            evaluations += [
+                evaluation(label, name, per[label], n_max, groups, gold_first) for label in labels if per[label]
+            ]
             comparisons += [
                 comparison(first, per[first], label, per[label], name, n_max)
                 for label in labels[1:]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.base import Backend
-from fcdistill.evaluation.compare import Summary, summarize
+from fcdistill.evaluation.compare import Summary, gold_first_calls, summarize
 from fcdistill.files import write_jsonl, write_text_atomic
 from fcdistill.records import Chain, Problem
 from fcdistill.tasks.base import Task
@@ -28,7 +28,8 @@ def run_evaluation(
     started = time.perf_counter()
     chains = Agent(backend, task, config).run(problems, on_step=on_step)
     groups = {p.id: task.group(p) for p in problems}
-    summary = summarize(backend.name, task.name, chains, config.n_max, time.perf_counter() - started, groups)
+    seconds = time.perf_counter() - started
+    summary = summarize(backend.name, task.name, chains, config.n_max, seconds, groups, gold_first_calls(problems))
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / CHAINS, chains)
     write_text_atomic(out / SUMMARY, summary.model_dump_json(indent=2) + "\n")

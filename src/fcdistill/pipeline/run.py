@@ -31,7 +31,7 @@ from rich.console import Console
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
-from fcdistill.evaluation.compare import evaluation, score
+from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.files import claim_directory, read_jsonl, write_text_atomic
@@ -273,13 +273,15 @@ class Pipeline:
             for m in models
         }
         groups = {p.id: run.eval_task.group(p) for run in runs for p in run.eval}
-        evaluations, comparisons = score(chains, budgets, groups)  # the first model, the base student, is the baseline
+        gold_first = gold_first_calls([p for run in runs for p in run.eval])
+        # the first model, the base student, is the baseline
+        evaluations, comparisons = score(chains, budgets, groups, gold_first)
         gold = []
         for run in runs:
             solved = [p for p in run.eval if p.solution]
             if solved:
                 replayed = Agent(None, run.eval_task, self.agent_config(max(budgets), Sampling())).replay(solved)
-                gold.append(evaluation("gold", run.name, replayed, max(budgets), groups))
+                gold.append(evaluation("gold", run.name, replayed, max(budgets), groups, gold_first))
         infos = []
         for r in range(1, self.config.rounds.rounds + 1):
             log_path = self.round_dir(r) / "train" / "log.json"

@@ -209,7 +209,15 @@ def _breakdown(results: RunResults) -> str:
         return ""
     budget = max(e.n_max for e in results.evaluations)
     rows = [e for e in [*results.gold, *results.evaluations] if e.n_max == budget and e.task != OVERALL]
-    headers = ["task", "model", "accuracy by group", "mean steps", "chains that loop", "first calls"]
+    headers = [
+        "task",
+        "model",
+        "accuracy by group",
+        "mean steps",
+        "chains that loop",
+        "first calls",
+        "first call as gold's",
+    ]
     body = [
         [
             e.task,
@@ -218,10 +226,23 @@ def _breakdown(results: RunResults) -> str:
             f"{e.mean_steps:.2f}",
             f"{e.looping}/{e.n}",
             _counts(e.first_calls),
+            _as_gold(e),
         ]
         for e in sorted(rows, key=lambda e: e.task)
     ]
     return f"<h2>What the models do (n_max {budget})</h2>\n" + _table("breakdown", headers, body)
+
+
+def _as_gold(e: Evaluation) -> str:
+    """'k/n', then where the first call differs from the gold's: 'Subtract→Sum 55, ...'."""
+    same, n = e.first_call_as_gold
+    if not n:
+        return MISSING
+    differ = sorted(
+        ((gold, call, k) for gold, calls in e.first_calls_by_gold.items() for call, k in calls.items() if call != gold),
+        key=lambda t: -t[2],
+    )
+    return f"{same}/{n}" + (" (" + ", ".join(f"{g}→{c} {k}" for g, c, k in differ) + ")" if differ else "")
 
 
 def _figures(out_dir: Path) -> str:
