@@ -137,7 +137,10 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     again = runner.invoke(app, ["run", str(config), "--out", str(out)], env={"COLUMNS": "200"})
     assert again.exit_code == 0, again.output
     assert again.output.count("complete, skipped") == 5  # chains, pairs, training, two evaluations
-    assert json.loads((out / "results.json").read_text())["evaluations"] == results["evaluations"]
+    resumed = json.loads((out / "results.json").read_text())
+    assert resumed["evaluations"] == results["evaluations"]
+    assert resumed["stages"] == results["stages"]  # the first invocation's stage times are kept
+    assert "Stage times: round 1: teacher chains: arith" in " ".join(again.output.split())
 
     changed = _config(tmp_path / "changed.yaml", {**TINY, "seed": 1})
     refused = runner.invoke(app, ["run", str(changed), "--out", str(out)])
@@ -235,6 +238,20 @@ def test_a_foreign_directory_is_not_used_as_a_run(tmp_path):
     result = runner.invoke(app, ["run", str(_config(tmp_path / "c.yaml", TINY)), "--out", str(out)])
     assert result.exit_code == 2 and "not an empty directory or a run of this command" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_a_damaged_stage_times_file_is_named_and_left_alone(tmp_path):
+    config = _config(tmp_path / "c.yaml", TINY)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps(load_run_config(config).model_dump(mode="json")))
+    (out / "stages.json").write_text('["not", "times"]')
+    result = runner.invoke(app, ["run", str(config), "--out", str(out)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2 and f"{out / 'stages.json'}: not a file of stage times" in " ".join(
+        result.output.split()
+    )
+    assert (out / "stages.json").read_text() == '["not", "times"]'
+    assert sorted(p.name for p in out.iterdir()) == ["run.json", "stages.json"]  # no stage ran
 
 
 def test_shipped_run_configs_validate():

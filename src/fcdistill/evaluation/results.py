@@ -39,7 +39,9 @@ class RunResults(BaseModel):
         default_factory=list, description="the gold chains of the evaluated problems, as a reference"
     )
     rounds: list[RoundInfo] = Field(default_factory=list)
-    stages: dict[str, float] = Field(default_factory=dict, description="seconds per stage run in this invocation")
+    stages: dict[str, float] = Field(
+        default_factory=dict, description="seconds per finished stage, each as the invocation that ran it measured it"
+    )
 
     def comparison(self, a: str, b: str, task: str, n_max: int) -> Comparison | None:
         return next((c for c in self.comparisons if (c.a, c.b, c.task, c.n_max) == (a, b, task, n_max)), None)

@@ -34,7 +34,7 @@ from fcdistill.backends.base import Backend
 from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
-from fcdistill.files import claim_directory, read_jsonl, write_text_atomic
+from fcdistill.files import RunDirError, claim_directory, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.size import count_parameters
 from fcdistill.pairs.build import Pair, balanced_pairs
@@ -49,6 +49,7 @@ from fcdistill.teachers import expected_chains, generate, load_done, parse_teach
 from fcdistill.training.dpo import train
 
 SETTINGS = "run.json"
+STAGES = "stages.json"  # seconds of each finished stage, as the invocation that finished it measured them
 
 
 class RunSetupError(ValueError):
@@ -111,6 +112,20 @@ class Pipeline:
         started = time.perf_counter()
         work()
         self.stages[name] = round(time.perf_counter() - started, 1)
+        write_text_atomic(self.out / STAGES, json.dumps(self.stages, indent=2) + "\n")
+
+    def recorded_stages(self) -> dict[str, float]:
+        """The stage times earlier invocations of this run wrote, so a resumed run keeps them."""
+        path = self.out / STAGES
+        if not path.is_file():
+            return {}
+        try:
+            recorded = json.loads(path.read_text())
+            return {str(name): float(seconds) for name, seconds in recorded.items()}
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise RunDirError(
+                f"{path}: not a file of stage times ({exc}); delete it to resume without the earlier times"
+            ) from None
 
     # -- rounds ---------------------------------------------------------------------------
 
@@ -243,6 +258,7 @@ class Pipeline:
         runs = [TaskRun(spec, self.config.seed, rounds) for spec in self.config.tasks]
         # After the problems: bad task options or data files leave no run.json behind.
         claim_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
+        self.stages = self.recorded_stages()
         trained = [run for run in runs if run.spec.train]
         for r in range(1, rounds + 1):
             for run in trained:
