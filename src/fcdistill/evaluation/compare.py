@@ -111,14 +111,13 @@ def evaluation(
     n, correct = len(chains), sum(c.correct for c in chains)
     calls = sum(c.steps for c in chains)
     by_group: dict[str, list[int]] = {}
+    by_gold: dict[str, Counter[str]] = {}
     for c in chains:
         group = (groups or {}).get(c.problem_id)
         if group is not None:
             tally = by_group.setdefault(group, [0, 0])
             tally[0] += c.correct
             tally[1] += 1
-    by_gold: dict[str, Counter[str]] = {}
-    for c in chains:
         gold = (gold_first or {}).get(c.problem_id)
         if gold is not None:
             by_gold.setdefault(gold, Counter())[first_call(c)] += 1
