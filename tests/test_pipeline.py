@@ -38,9 +38,10 @@ ROUNDS = {
         {"name": "folgen", "train": 3, "eval": 3, "options": {"depth": 1, "distractors": 1}},
         {"name": "gsm_symbolic", "train": 0, "eval": 2},
     ],
+    "agent": {"worked_examples": 1, "n_max": 3, "max_invalid": 0},  # teacher chains stop at an invalid call
     "pairs": {"strategy": "chain"},
     "rounds": {"rounds": 2, "k": 2, "temperature": 1.0},
-    "evaluation": {"n_max": [2, 4], "every_round": True},
+    "evaluation": {"n_max": [2, 4], "every_round": True, "max_invalid": 1},
 }
 
 
@@ -170,6 +171,11 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
         "temperature"
     ] == 1.0
     assert not {c["problem_id"] for c in chains[1]} & {c["problem_id"] for c in chains[2]}  # fresh problems each round
+    # The invalid-call budgets: agent.max_invalid for teacher chains, evaluation.max_invalid for evaluations.
+    for path, budget in (("round-1/chains/folgen", 0), ("eval/base/folgen", 1)):
+        lines = (out / path / "chains.jsonl").read_text().splitlines()
+        stopped = [c["invalid_calls"] for c in map(json.loads, lines) if c["stop_reason"] == "invalid"]
+        assert stopped and set(stopped) == {budget + 1}, (path, stopped)
     train2 = json.loads((out / "round-2" / "train" / "train.json").read_text())
     assert train2["config"]["model"] == str(out / "round-1" / "train" / "model")
 
@@ -258,6 +264,7 @@ def test_shipped_run_configs_validate():
     default = load_run_config(ROOT / "configs" / "default.yaml")
     assert default.training.model == "smollm2-135m" and default.pairs.strategy == "branch"
     assert {t.name for t in default.tasks if t.train} == {"folgen", "arith"}  # one student, logic and math
+    assert default.agent.max_invalid == 0 and default.evaluation.max_invalid == 3  # cut teacher chains only
     study = load_run_config(ROOT / "configs" / "study.yaml")
     assert {t.name for t in study.tasks if t.train} == {"folgen", "arith"} and study.seed != default.seed
     assert min(t.eval for t in study.tasks) >= 300 and study.evaluation.n_max == [10, 20]

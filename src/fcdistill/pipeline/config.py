@@ -47,7 +47,12 @@ class AgentSettings(Strict):
         DEFAULTS.worked_examples, ge=0, description="worked example chains in the prompt (null: all)"
     )
     n_max: int = Field(DEFAULTS.n_max, ge=1, description="steps per teacher chain (evaluation uses evaluation.n_max)")
-    max_invalid: int = Field(DEFAULTS.max_invalid, ge=0, description="invalid calls tolerated before a chain stops")
+    max_invalid: int = Field(
+        DEFAULTS.max_invalid,
+        ge=0,
+        description="invalid calls a teacher chain tolerates before it stops (evaluation uses evaluation.max_invalid); "
+        "0 suits step and branch pairs, which use nothing after a chain's first wrong turn",
+    )
 
 
 class TeacherSettings(Strict):
@@ -99,6 +104,7 @@ class EvalSettings(Strict):
     n_max: list[int] = Field(
         default_factory=lambda: [10, 20], min_length=1, description="step budgets (the paper: 10 and 20)"
     )
+    max_invalid: int = Field(DEFAULTS.max_invalid, ge=0, description="invalid calls tolerated before a chain stops")
     models: list[ExtraModel] = Field(
         default_factory=list, description="models evaluated beside the base and trained student"
     )

@@ -94,11 +94,11 @@ class Pipeline:
             )
         return self.backends[key]
 
-    def agent_config(self, n_max: int, sampling: Sampling) -> AgentConfig:
+    def agent_config(self, n_max: int, max_invalid: int, sampling: Sampling) -> AgentConfig:
         a = self.config.agent
         return AgentConfig(
             n_max=n_max,
-            max_invalid=a.max_invalid,
+            max_invalid=max_invalid,
             protocol=a.protocol,
             worked_examples=a.worked_examples,
             sampling=sampling,
@@ -175,7 +175,7 @@ class Pipeline:
                 run.task,
                 problems,
                 teachers,
-                self.agent_config(self.config.agent.n_max, sampling),
+                self.agent_config(self.config.agent.n_max, self.config.agent.max_invalid, sampling),
                 k,
                 path.parent,
                 on_chains=bar.advance,
@@ -239,7 +239,8 @@ class Pipeline:
         return models
 
     def evaluate(self, model: ModelInfo, task: Task, problems: list[Problem]) -> None:
-        config = self.agent_config(max(self.config.evaluation.n_max), Sampling(seed=self.config.seed))
+        settings = self.config.evaluation
+        config = self.agent_config(max(settings.n_max), settings.max_invalid, Sampling(seed=self.config.seed))
         backend = self.backend(model.backend, model.model, model.base_url)
         with progress(self.console, f"{model.label} on {task.name}", len(problems)) as bar:
             run_evaluation(
@@ -296,7 +297,9 @@ class Pipeline:
         for run in runs:
             solved = [p for p in run.eval if p.solution]
             if solved:
-                replayed = Agent(None, run.eval_task, self.agent_config(max(budgets), Sampling())).replay(solved)
+                replayed = Agent(
+                    None, run.eval_task, self.agent_config(max(budgets), self.config.evaluation.max_invalid, Sampling())
+                ).replay(solved)
                 gold.append(evaluation("gold", run.name, replayed, max(budgets), groups, gold_first))
         infos = []
         for r in range(1, self.config.rounds.rounds + 1):
