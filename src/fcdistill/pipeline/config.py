@@ -51,7 +51,8 @@ class AgentSettings(Strict):
         DEFAULTS.max_invalid,
         ge=0,
         description="invalid calls a teacher chain tolerates before it stops (evaluation uses evaluation.max_invalid); "
-        "0 suits step and branch pairs, which use nothing after a chain's first wrong turn",
+        "0 suits step and branch pairs, which use nothing after a chain's first wrong turn "
+        "(a chain that would have recovered then counts as incorrect)",
     )
 
 
