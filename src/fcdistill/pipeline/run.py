@@ -238,9 +238,13 @@ class Pipeline:
                 m.parameters = count_parameters(resolve(m.model, self.console.print))
         return models
 
-    def evaluate(self, model: ModelInfo, task: Task, problems: list[Problem]) -> None:
+    def eval_agent_config(self, sampling: Sampling) -> AgentConfig:
+        """Evaluated chains: the largest step budget (smaller ones are read off the same chains)."""
         settings = self.config.evaluation
-        config = self.agent_config(max(settings.n_max), settings.max_invalid, Sampling(seed=self.config.seed))
+        return self.agent_config(max(settings.n_max), settings.max_invalid, sampling)
+
+    def evaluate(self, model: ModelInfo, task: Task, problems: list[Problem]) -> None:
+        config = self.eval_agent_config(Sampling(seed=self.config.seed))
         backend = self.backend(model.backend, model.model, model.base_url)
         with progress(self.console, f"{model.label} on {task.name}", len(problems)) as bar:
             run_evaluation(
@@ -297,9 +301,7 @@ class Pipeline:
         for run in runs:
             solved = [p for p in run.eval if p.solution]
             if solved:
-                replayed = Agent(
-                    None, run.eval_task, self.agent_config(max(budgets), self.config.evaluation.max_invalid, Sampling())
-                ).replay(solved)
+                replayed = Agent(None, run.eval_task, self.eval_agent_config(Sampling())).replay(solved)
                 gold.append(evaluation("gold", run.name, replayed, max(budgets), groups, gold_first))
         infos = []
         for r in range(1, self.config.rounds.rounds + 1):
