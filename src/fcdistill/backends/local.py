@@ -17,6 +17,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from fcdistill.allocator import keep_freed_memory
 from fcdistill.backends.base import Completion, Turn, TurnSource, Until, serve_in_lockstep
 from fcdistill.backends.engine import ContinuousBatch
 from fcdistill.backends.kv_cache import KVCache, Reuse
@@ -72,6 +73,7 @@ class LocalBackend:
         """`kv_cache`: "steps" reuses each chain's KV from step to step and the shared prompt
         prefix across chains, "prefix" only the shared prefix, "off" encodes every prompt whole.
         The agent keeps `batch_size` chains live (`window`), so the cache holds that many."""
+        keep_freed_memory()  # an agent step allocates and frees KV caches and activations
         self.name = model
         self.path = resolve(model, log)
         self.batch_size = batch_size

@@ -4,9 +4,6 @@ training log as JSON and as a plot. Runs unchanged under `accelerate launch`."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import json
 import resource
 import shutil
@@ -20,6 +17,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig
 
+from fcdistill.allocator import keep_freed_memory, release_free_memory
 from fcdistill.files import claim_directory, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.precision import bf16_is_fast
@@ -64,16 +62,6 @@ def dpo_config(config: TrainConfig, checkpoints: Path) -> DPOConfig:
     )
 
 
-def release_free_memory() -> None:
-    """Give memory the process no longer uses back to the system before training: glibc keeps
-    freed heap memory (an earlier stage's model and caches) counted in the resident set."""
-    gc.collect()
-    libc = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
-    if trim is not None:
-        trim(0)
-
-
 def _last_checkpoint(checkpoints: Path) -> Path | None:
     """The newest complete checkpoint: the Trainer writes trainer_state.json last, so a
     checkpoint cut short by a kill has none and is passed over."""
@@ -101,6 +89,7 @@ def train(
 ) -> dict[str, Any]:
     """Train, save, and return the training summary (also written to `out/log.json`)."""
     release_free_memory()
+    keep_freed_memory()
     args = dpo_config(config, out / "checkpoints")
     path = resolve(config.model, log)
     if args.process_index == 0:
