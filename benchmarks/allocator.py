@@ -5,10 +5,8 @@ Each arm is `fcdistill.training.dpo.train` — what `fcdistill train` and `fcdis
 with configs/default.yaml's training settings and `--steps` steps, in a fresh subprocess;
 the default arm has `keep_freed_memory` switched off. Arms alternate, `--repeats` times each.
 Timed: the trainer's construction (tokenizing, the reference log-probs precomputed over all
-pairs) and `train()`, as `train` reports it. Peak: the subprocess's resident set. The losses
-agree to float rounding, not bit for bit: where tensors lie changes the order in which some
-kernels sum, and Adam carries the difference on (docs/results.md: over the main job's 75
-steps the two allocators train different students from the same pairs).
+pairs) and `train()`, as `train` reports it. Peak: the subprocess's resident set. The
+allocator changes where tensors lie, not what is computed: the printed loss gap checks it.
 
     .venv/bin/python benchmarks/allocator.py --pairs-file runs/default/round-1/pairs.jsonl [--steps 10] [--repeats 2]
 """

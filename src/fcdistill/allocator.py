@@ -4,10 +4,11 @@ By default glibc serves each allocation above a threshold (at most 32 MB) with i
 and unmaps it when freed; it also returns free memory at the top of the heap to the system.
 A DPO step or an agent step allocates and frees many such blocks (activations, KV caches,
 LM-head tiles), and every fresh block is page-faulted and zeroed by the kernel again: on a
-2-core AMD EPYC that made a folgen DPO step take ~20 s instead of ~12 s
-(docs/performance.md). `keep_freed_memory` makes glibc serve every allocation from its heap
-and keep what is freed for the next allocation; `release_free_memory` still hands it back on
-request (before training, after the teacher's stage).
+2-core AMD EPYC with AVX512-BF16 that made a folgen DPO step (bf16 autocast) take ~20 s
+instead of ~12 s (docs/performance.md). `keep_freed_memory` makes glibc serve every
+allocation from its heap and keep what is freed for the next allocation;
+`release_free_memory` still hands it back on request (before training, after the teacher's
+stage).
 """
 
 from __future__ import annotations
