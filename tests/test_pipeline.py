@@ -278,7 +278,40 @@ def test_shipped_run_configs_validate():
     ablations = {p.stem: load_run_config(p) for p in (ROOT / "configs" / "ablations").glob("*.yaml")}
     assert {"arith-rounds", "arith-examples"} <= set(ablations)
     assert all(a.seed == study.seed for a in ablations.values())  # the study's held-out problems
-    assert ablations["arith-rounds"].rounds.rounds == 2 and ablations["arith-rounds"].evaluation.every_round
+    assert ablations["arith-rounds"].rounds.rounds == 3 and ablations["arith-rounds"].evaluation.every_round
+    # The model teacher: the Gemma run's trained model samples the chains, the checker labels them.
+    gemma, taught = ablations["arith-teacher-gemma"], ablations["arith-model-teacher"]
+    assert gemma.training.model == "gemma3-270m" and taught.training.model == default.training.model
+    assert taught.teacher.teachers == [f"local:runs/{gemma.name}/round-1/train/model"]
+    assert taught.teacher.k > 1 and taught.teacher.temperature > 0 and taught.pairs.require_clean
+
+    def changes(a: str, b: str) -> set[str]:
+        """The dotted fields in which two ablation configs differ, their names aside."""
+
+        def flat(value: object, prefix: str = "") -> dict[str, object]:
+            if isinstance(value, dict):
+                return {k: v for key, sub in value.items() for k, v in flat(sub, f"{prefix}{key}.").items()}
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                return {k: v for i, sub in enumerate(value) for k, v in flat(sub, f"{prefix}{i}.").items()}
+            return {prefix.rstrip("."): value}
+
+        x, y = (flat(ablations[n].model_dump(mode="json", exclude={"name"})) for n in (a, b))
+        return {k for k in x.keys() | y.keys() if x.get(k) != y.get(k)}
+
+    # Each ablation changes one lever of the row it is compared with.
+    assert changes("arith-rounds", "arith-rounds-k1") == {"rounds.rounds", "rounds.k"}
+    assert changes("arith-nll0", "arith-nll02") == {"training.nll_weight"}
+    assert changes("arith-model-teacher", "arith-model-teacher-240") == {"tasks.0.train"}
+    # Gemma learns from round 1's pairs of arith-rounds: the same problems, teachers and pairs,
+    # and as many pairs per update.
+    same_pairs = {
+        k
+        for k in changes("arith-rounds", "arith-teacher-gemma")
+        if k.split(".")[0] in {"seed", "tasks", "teacher", "pairs"}
+    }
+    assert not same_pairs, same_pairs
+    g1 = ablations["arith-rounds"].training
+    assert gemma.training.batch_size * gemma.training.gradient_accumulation == g1.batch_size * g1.gradient_accumulation
 
 
 def test_every_config_field_is_described_in_docs_config_md():
