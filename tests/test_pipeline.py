@@ -15,6 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fcdistill.cli import app
+from fcdistill.files import differences
 from fcdistill.pipeline.config import load_run_config
 
 runner = CliRunner()
@@ -287,29 +288,19 @@ def test_shipped_run_configs_validate():
 
     def changes(a: str, b: str) -> set[str]:
         """The dotted fields in which two ablation configs differ, their names aside."""
-
-        def flat(value: object, prefix: str = "") -> dict[str, object]:
-            if isinstance(value, dict):
-                return {k: v for key, sub in value.items() for k, v in flat(sub, f"{prefix}{key}.").items()}
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                return {k: v for i, sub in enumerate(value) for k, v in flat(sub, f"{prefix}{i}.").items()}
-            return {prefix.rstrip("."): value}
-
-        x, y = (flat(ablations[n].model_dump(mode="json", exclude={"name"})) for n in (a, b))
-        return {k for k in x.keys() | y.keys() if x.get(k) != y.get(k)}
+        x, y = (ablations[n].model_dump(mode="json", exclude={"name"}) for n in (a, b))
+        return set(differences(x, y))
 
     # Each ablation changes one lever of the row it is compared with.
     assert changes("arith-rounds", "arith-rounds-k1") == {"rounds.rounds", "rounds.k"}
     assert changes("arith-nll0", "arith-nll02") == {"training.nll_weight"}
-    assert changes("arith-model-teacher", "arith-model-teacher-240") == {"tasks.0.train"}
+    assert changes("arith-model-teacher", "arith-model-teacher-240") == {"tasks"}  # a list: compared whole
+    more = ablations["arith-model-teacher-240"].tasks
+    assert [t.model_copy(update={"train": 120}) for t in more] == taught.tasks and more[0].train == 240
     # Gemma learns from round 1's pairs of arith-rounds: the same problems, teachers and pairs,
     # and as many pairs per update.
-    same_pairs = {
-        k
-        for k in changes("arith-rounds", "arith-teacher-gemma")
-        if k.split(".")[0] in {"seed", "tasks", "teacher", "pairs"}
-    }
-    assert not same_pairs, same_pairs
+    sections = {k.split(".")[0] for k in changes("arith-rounds", "arith-teacher-gemma")}
+    assert not sections & {"seed", "tasks", "teacher", "pairs"}, sections
     g1 = ablations["arith-rounds"].training
     assert gemma.training.batch_size * gemma.training.gradient_accumulation == g1.batch_size * g1.gradient_accumulation
 
