@@ -303,6 +303,18 @@ def test_shipped_run_configs_validate():
     assert not sections & {"seed", "tasks", "teacher", "pairs"}, sections
     g1 = ablations["arith-rounds"].training
     assert gemma.training.batch_size * gemma.training.gradient_accumulation == g1.batch_size * g1.gradient_accumulation
+    # folgen: the second 100 pairs from an on-policy round, or from the base student on the same
+    # 240 training problems in one round (as many problems drawn, as many pairs).
+    rounds, one = ablations["folgen-rounds"], ablations["folgen-pairs200"]
+    assert changes("folgen-rounds", "folgen-pairs200") == {
+        "tasks",
+        "pairs.per_task",
+        "rounds.rounds",
+        "evaluation.every_round",
+    }
+    assert one.rounds.rounds == 1 and one.tasks[0].model_copy(update={"train": 120}) == rounds.tasks[0]
+    assert one.tasks[0].train == rounds.tasks[0].train * rounds.rounds.rounds
+    assert one.pairs.per_task == rounds.pairs.per_task * rounds.rounds.rounds
 
 
 def test_every_config_field_is_described_in_docs_config_md():
