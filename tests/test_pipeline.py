@@ -315,6 +315,7 @@ def test_shipped_run_configs_validate():
     assert one.rounds.rounds == 1 and one.tasks[0].model_copy(update={"train": 120}) == rounds.tasks[0]
     assert one.tasks[0].train == rounds.tasks[0].train * rounds.rounds.rounds
     assert one.pairs.per_task == rounds.pairs.per_task * rounds.rounds.rounds
+    assert changes("folgen-pairs200", "folgen-pairs300") == {"tasks", "pairs.per_task"}  # more pairs only
 
 
 def test_every_config_field_is_described_in_docs_config_md():
