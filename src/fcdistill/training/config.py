@@ -43,7 +43,12 @@ class TrainConfig(BaseModel):
     max_pairs: int | None = Field(None, ge=1, description="train on the first N pairs only")
     precompute_ref: bool = Field(True, description="compute the reference log-probs once before training")
     bf16: bool | None = Field(None, description="bf16 autocast; null: where the machine runs bf16 natively (probed)")
-    gradient_checkpointing: bool = Field(False, description="recompute activations in backward (less memory, slower)")
+    gradient_checkpointing: bool = Field(
+        False, description="recompute every layer's activations in backward (HF's; computes the shared prefix per row)"
+    )
+    recompute_pairs: bool = Field(
+        True, description="hold one pair's activations at a time, recomputed in its backward (less memory, slower)"
+    )
     save_steps: int = Field(25, ge=1, description="a checkpoint every this many steps (resume starts from the last)")
     keep_checkpoints: bool = Field(
         False, description="keep checkpoints/ once the model is saved (they serve only a resume; each is ~3x the model)"

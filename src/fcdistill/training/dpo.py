@@ -120,7 +120,12 @@ def train(
         )
     start = time.perf_counter()
     trainer = FunctionCallDPOTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        recompute_pairs=config.recompute_pairs,
     )
     last = _last_checkpoint(out / "checkpoints") if resume else None
     trainer.train(resume_from_checkpoint=str(last) if last else None)

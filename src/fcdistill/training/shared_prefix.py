@@ -7,13 +7,18 @@ the pair's own prompt (the problem, and the earlier steps of its chain). `Shared
 runs the model in three parts, each against the key/value cache of the parts before it:
 
 1. the batch's common prefix, once, for one row;
-2. each pair's shared tokens after it, once per pair (the cache repeated per pair);
-3. each sequence's own rest (the cache repeated for the chosen and the rejected),
+2. each pair's shared tokens after it, once per pair;
+3. the pair's two sequences' own rests (the cache repeated for the chosen and the rejected),
 
-with gradients through every repeat (its backward sums the rows' gradients into the one
-computation). Every token attends to exactly the tokens before it in its own sequence, at
-its own position, so the loss and gradients are those of the plain forward up to float
-rounding. Rows of parts 2 and 3 are right-padded, and the padding is masked out as keys.
+parts 2 and 3 one pair at a time, with gradients through every repeat (its backward sums
+the rows' gradients into the one computation). Every token attends to exactly the tokens
+before it in its own sequence, at its own position, so the loss and gradients are those of
+the plain forward up to float rounding, with a sliding attention window too. Part 3's two
+rows are right-padded, and the padding is masked out as keys.
+
+With `recompute`, a pair's activations are dropped after its forward and computed again in
+its backward (`torch.utils.checkpoint`): the step holds the prefix's activations and one
+pair's instead of every pair's, for one more forward of parts 2 and 3.
 
 Scores come from TRL's fused LM head on parts 2 and 3 only, where every scored token's
 predicting position is: part 1 stops one token before the first scored label, part 2 one
@@ -24,10 +29,13 @@ row, zero where nothing is scored.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
+from transformers import Cache
 from trl.trainer.utils import FusedCausalLMOutput
 
 MIN_PREFIX = 16  # below this, one plain forward is as cheap
@@ -63,12 +71,9 @@ def _padded(pieces: list[torch.Tensor], fill: int) -> torch.Tensor:
 class SharedPrefixModel:
     """Callable in place of the model for TRL's `model(..., labels=..., fused_lm_head=True)`."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, *, recompute: bool = False) -> None:
         self.model = model
-        text = model.config.get_text_config()
-        # Part 2 pads between a pair's shared tokens and each sequence's rest; a sliding
-        # attention window counts that padding, so models with one share the batch prefix only.
-        self.share_pairs = not getattr(text, "sliding_window", None)
+        self.recompute = recompute
 
     def __call__(
         self,
@@ -102,72 +107,89 @@ class SharedPrefixModel:
     ) -> FusedCausalLMOutput:
         rows, device = input_ids.shape[0], input_ids.device
         pairs = rows // 2
-        ones = torch.ones(prefix, dtype=torch.long, device=device)
         seqs = [input_ids[r, : lengths[r]] for r in range(rows)]
         targets = labels[:, 1:]  # position s predicts targets[:, s]
         # Part 3 of pair j starts at split[j]: one token before its sequences differ.
-        split = [
-            max(_common_length(seqs[j], seqs[j + pairs]) - 1, prefix) if self.share_pairs else prefix
-            for j in range(pairs)
-        ]
+        split = [max(_common_length(seqs[j], seqs[j + pairs]) - 1, prefix) for j in range(pairs)]
 
         # 1. The batch prefix, one row.
-        head = self.model(input_ids=input_ids[:1, :prefix], use_cache=True, logits_to_keep=1)
-        cache = head.past_key_values
-        cache.batch_repeat_interleave(pairs)
+        cache = self.model(input_ids=input_ids[:1, :prefix], use_cache=True, logits_to_keep=1).past_key_values
+        # 2 and 3, one pair at a time; under recomputation its activations are freed after
+        # its forward and computed again in its backward, so one pair's are held at a time.
+        recompute = self.recompute and torch.is_grad_enabled()
+        picked, where = [], []
+        for j in range(pairs):
+            args = (seqs[j], seqs[j + pairs], targets[j], targets[j + pairs], cache, prefix, split[j])
+            values = checkpoint(self._pair, *args, use_reentrant=False) if recompute else self._pair(*args)
+            picked.append(values)
+            r, s = (targets[[j, j + pairs]] != -100).nonzero(as_tuple=True)
+            where.append((torch.tensor([j, j + pairs], device=device)[r], s))
 
-        # 2. Each pair's shared tokens after the prefix.
-        spans2 = [range(prefix, split[j]) for j in range(pairs)]
-        width2 = max(len(s) for s in spans2)
-        out2 = None
-        if width2:  # a token there is scored if either sequence scores it (the same token in both)
-            either = torch.where(targets[:pairs] != -100, targets[:pairs], targets[pairs:])
-            out2 = self._part(input_ids, either, list(enumerate(spans2)), cache, [ones] * pairs)
-
-        # 3. Each sequence's own rest; rows interleaved (chosen j, rejected j) like the repeated cache.
-        order = [r for j in range(pairs) for r in (j, j + pairs)]
-        cache.batch_repeat_interleave(2)
-        seen = [torch.cat([ones, (torch.arange(width2, device=device) < len(spans2[r % pairs])).long()]) for r in order]
-        out3 = self._part(input_ids, targets, [(r, range(split[r % pairs], lengths[r])) for r in order], cache, seen)
-
-        # Back to TRL's layout.
-        r, s = (targets != -100).nonzero(as_tuple=True)
-        pair = r % pairs
-        start = torch.tensor(split, device=device)[pair]
-        in_part2 = s < start
-        row3 = 2 * pair + (r >= pairs).long()
+        # Back to TRL's layout: one value per next-token position of the whole row.
+        r, s = (torch.cat(part) for part in zip(*where))
         result = {}
-        for name in FIELDS:  # a part without any scored token is None, and so is a field not asked of TRL's head
-            part2, part3 = (getattr(out, name) if out is not None else None for out in (out2, out3))
-            picked = part3[row3, (s - start).clamp(min=0)] if part3 is not None else None
-            if part2 is not None:
-                from2 = part2[pair, (s - prefix).clamp(0, width2 - 1)]
-                picked = from2 if picked is None else torch.where(in_part2, from2, picked)
-            if picked is not None:
-                result[name] = picked.new_zeros(targets.shape).index_put((r, s), picked)
+        for i, name in enumerate(FIELDS):  # none: a field not asked of TRL's head
+            found = [values[i] for values in picked if values[i] is not None]
+            if found:
+                result[name] = found[0].new_zeros(targets.shape).index_put((r, s), torch.cat(found))
         mask = targets != -100
         return FusedCausalLMOutput(loss=-result["log_probs"].sum() / mask.sum().clamp(min=1), label_mask=mask, **result)
 
-    def _part(
+    def _pair(
         self,
-        input_ids: torch.Tensor,
-        targets: torch.Tensor,
-        spans: list[tuple[int, range]],
-        cache: Any,
-        seen: list[torch.Tensor],
-    ) -> FusedCausalLMOutput | None:
-        """One row per (row, positions) span of `input_ids` against `cache` (the cached columns each
-        row may see: `seen`), scored by TRL's fused head where `targets` has a label; without
-        any label (a pair prompt, usually), the LM head is skipped and None returned."""
-        device = input_ids.device
-        ids = _padded([input_ids[r, span.start : span.stop] for r, span in spans], 0)
-        positions = _padded([torch.arange(span.start, span.stop, device=device) for _, span in spans], 0)
-        real = _padded([torch.ones(len(span), dtype=torch.long, device=device) for _, span in spans], 0)
-        shift_labels = _padded([targets[r, span.start : min(span.stop, targets.shape[1])] for r, span in spans], -100)
+        chosen: torch.Tensor,
+        rejected: torch.Tensor,
+        chosen_targets: torch.Tensor,
+        rejected_targets: torch.Tensor,
+        head: Cache,
+        prefix: int,
+        split: int,
+    ) -> tuple[torch.Tensor | None, ...]:
+        """Parts 2 and 3 of one pair against the batch prefix's cache `head` (left as it is): each
+        field's values at the pair's scored positions, the chosen sequence's then the rejected's."""
+        cache = copy.copy(head)
+        cache.layers = [copy.copy(layer) for layer in head.layers]  # a layer's update rebinds, never writes
+        # 2. The pair's shared tokens after the prefix; a token there is scored if either sequence
+        # scores it (the same token in both).
+        out2 = None
+        if split > prefix:
+            either = torch.where(chosen_targets != -100, chosen_targets, rejected_targets)
+            out2 = self._part([(chosen, either, range(prefix, split))], cache, prefix)
+        # 3. Each sequence's own rest.
+        cache.batch_repeat_interleave(2)
+        rows = ((chosen, chosen_targets), (rejected, rejected_targets))
+        spans = [(seq, t, range(split, len(seq))) for seq, t in rows]
+        out3 = self._part(spans, cache, split)
+        values = []
+        for name in FIELDS:  # None where neither part has the field (or the pair scores nothing)
+            part2, part3 = (getattr(out, name) if out is not None else None for out in (out2, out3))
+            if part2 is None and part3 is None:
+                values.append(None)
+                continue
+            picked = []
+            for row, (_, t, _) in enumerate(spans):
+                s = (t != -100).nonzero(as_tuple=True)[0]
+                value = part3[row, (s - split).clamp(min=0)] if part3 is not None else None
+                if part2 is not None:
+                    from2 = part2[0, (s - prefix).clamp(0, split - prefix - 1)]
+                    value = from2 if value is None else torch.where(s < split, from2, value)
+                picked.append(value)
+            values.append(torch.cat(picked))
+        return tuple(values)
+
+    def _part(self, spans: list[tuple[torch.Tensor, torch.Tensor, range]], cache: Cache, seen: int) -> Any:
+        """One row per (sequence, targets, positions) span against `cache`, which holds `seen`
+        columns every row may attend to; scored by TRL's fused head where the targets have a
+        label. Without any label (a pair prompt, usually) the LM head is skipped and None returned."""
+        device = spans[0][0].device
+        ids = _padded([seq[span.start : span.stop] for seq, _, span in spans], 0)
+        positions = _padded([torch.arange(span.start, span.stop, device=device) for *_, span in spans], 0)
+        real = _padded([torch.ones(len(span), dtype=torch.long, device=device) for *_, span in spans], 0)
+        shift_labels = _padded([t[span.start : span.stop] for _, t, span in spans], -100)
         shift_labels = torch.cat(
             [shift_labels, shift_labels.new_full((len(spans), ids.shape[1] - shift_labels.shape[1]), -100)], dim=1
         )
-        mask = torch.cat([torch.stack(seen), real], dim=1)
+        mask = torch.cat([real.new_ones(len(spans), seen), real], dim=1)
         if not bool((shift_labels != -100).any()):
             self.model(
                 input_ids=ids,

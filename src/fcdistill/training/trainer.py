@@ -49,7 +49,8 @@ class ModelTokenCollator(DataCollatorForPreference):
 
 class FunctionCallDPOTrainer(DPOTrainer):
     """`share_prefix`: compute what the sequences of a batch share once (see `shared_prefix`);
-    off under gradient checkpointing (no cache) and with several processes."""
+    off under gradient checkpointing (no cache) and with several processes. `recompute_pairs`:
+    with it, hold one pair's activations at a time."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class FunctionCallDPOTrainer(DPOTrainer):
         train_dataset: Dataset,
         processing_class: Any,
         share_prefix: bool = True,
+        recompute_pairs: bool = False,
         **kwargs: Any,
     ) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
@@ -69,6 +71,7 @@ class FunctionCallDPOTrainer(DPOTrainer):
         )
         self._renderer = Renderer(processing_class)
         self.share_prefix = share_prefix and not args.gradient_checkpointing and args.world_size == 1
+        self.recompute_pairs = recompute_pairs
         super().__init__(
             model=model,
             args=args,
@@ -79,7 +82,8 @@ class FunctionCallDPOTrainer(DPOTrainer):
         )
 
     def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
-        return super()._compute_loss(SharedPrefixModel(model) if self.share_prefix else model, inputs, return_outputs)
+        shared = SharedPrefixModel(model, recompute=self.recompute_pairs) if self.share_prefix else model
+        return super()._compute_loss(shared, inputs, return_outputs)
 
     def compute_ref_log_probs(self, model: Any, inputs: dict[str, Any]) -> Any:
         return super().compute_ref_log_probs(SharedPrefixModel(model) if self.share_prefix else model, inputs)
