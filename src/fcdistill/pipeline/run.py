@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 
 from fcdistill.agent import Agent, AgentConfig
+from fcdistill.allocator import release_free_memory
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
@@ -111,6 +112,7 @@ class Pipeline:
         self.console.rule(name)
         started = time.perf_counter()
         work()
+        release_free_memory()  # the heap a stage kept for its own reuse (allocator.py) goes back before the next
         self.stages[name] = round(time.perf_counter() - started, 1)
         write_text_atomic(self.out / STAGES, json.dumps(self.stages, indent=2) + "\n")
 
