@@ -93,7 +93,7 @@ def main() -> None:
         seconds = statistics.median(r["seconds"] for r in runs)
         peak = max(r["peak_mb"] for r in runs) / 1024
         times = " / ".join(f"{r['seconds']:.1f}" for r in runs)
-        print(f"{labels[on]:>18}: {seconds:7.1f} s   peak {peak:5.2f} GB   (runs: {times} s)")
+        print(f"{labels[on]:>18}: {seconds:7.1f} s   peak {peak:5.2f} GiB   (runs: {times} s)")
     ratio = statistics.median(r["seconds"] for r in results[False]) / statistics.median(
         r["seconds"] for r in results[True]
     )

@@ -141,14 +141,14 @@ class SharedPrefixModel:
         rejected: torch.Tensor,
         chosen_targets: torch.Tensor,
         rejected_targets: torch.Tensor,
-        head: Cache,
+        prefix_cache: Cache,
         prefix: int,
         split: int,
     ) -> tuple[torch.Tensor | None, ...]:
-        """Parts 2 and 3 of one pair against the batch prefix's cache `head` (left as it is): each
+        """Parts 2 and 3 of one pair against the batch prefix's cache (left as it is): each
         field's values at the pair's scored positions, the chosen sequence's then the rejected's."""
-        cache = copy.copy(head)
-        cache.layers = [copy.copy(layer) for layer in head.layers]  # a layer's update rebinds, never writes
+        cache = copy.copy(prefix_cache)
+        cache.layers = [copy.copy(layer) for layer in prefix_cache.layers]  # a layer's update rebinds, never writes
         # 2. The pair's shared tokens after the prefix; a token there is scored if either sequence
         # scores it (the same token in both).
         out2 = None

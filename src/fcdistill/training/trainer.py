@@ -59,7 +59,7 @@ class FunctionCallDPOTrainer(DPOTrainer):
         train_dataset: Dataset,
         processing_class: Any,
         share_prefix: bool = True,
-        recompute_pairs: bool = False,
+        recompute_pairs: bool = True,
         **kwargs: Any,
     ) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
