@@ -5,9 +5,11 @@ Levers:
                    (every allocation from the heap, freed memory kept for the next one)
   recompute_pairs  every pair's activations held until the backward against one pair's at a
                    time, recomputed in its backward (`TrainConfig.recompute_pairs`)
+  arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
+                   8 per core) against one (`MALLOC_ARENA_MAX=1` in the arm's environment)
 
 Each arm is `fcdistill.training.dpo.train` — what `fcdistill train` and `fcdistill run` call —
-with configs/default.yaml's training settings (the other lever at its default) and `--steps`
+with configs/default.yaml's training settings (the other levers at their defaults) and `--steps`
 steps, in a fresh subprocess. Arms alternate, `--repeats` times each. Timed: the trainer's
 construction (tokenizing, the reference log-probs precomputed over all pairs) and `train()`,
 as `train` reports it. Peak: the subprocess's resident set. Neither lever changes what is
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARMS = {  # lever: (off, on), as printed
     "allocator": ("glibc default", "keep_freed_memory"),
     "recompute_pairs": ("all pairs held", "one pair held"),
+    "arenas": ("glibc's arenas", "one arena"),
 }
 
 ARM = """
@@ -69,6 +73,7 @@ def run_arm(pairs: str, steps: int, lever: str, on: bool) -> dict:
             ],
             capture_output=True,
             text=True,
+            env={**os.environ, **({"MALLOC_ARENA_MAX": "1"} if lever == "arenas" and on else {})},
         )
     if done.returncode != 0:
         sys.exit(f"the {ARMS[lever][on]} arm failed:\n{done.stderr[-3000:]}")
