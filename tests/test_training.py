@@ -469,6 +469,53 @@ def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, 
         assert torch.allclose(shared_grads[name], grad, rtol=1e-4, atol=1e-5 * grad.abs().max().item()), name
 
 
+def test_recomputed_pairs_keep_only_the_prefix_activations_for_the_backward():
+    """With `recompute`, what the forward saves for the backward outside the pairs' checkpoints
+    is the batch prefix's part only: it does not grow with the pairs' tokens, and it is far
+    below what the kept forward saves."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+
+    from fcdistill.training.shared_prefix import SharedPrefixModel
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
+    model = LlamaForCausalLM(config).float()
+    add_fused_lm_head(model, outputs=("log_probs",))
+    prefix = torch.randint(1, 97, (20,)).tolist()
+
+    def saved_bytes(recompute: bool, completion: int) -> int:
+        rows = [prefix + torch.randint(1, 97, (completion,)).tolist() for _ in range(4)]
+        ids = torch.tensor(rows)
+        labels = ids.clone()
+        labels[:, : len(prefix)] = -100
+        total = 0
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            nonlocal total
+            total += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            SharedPrefixModel(model, recompute=recompute)(
+                input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels, fused_lm_head=True
+            )
+        return total
+
+    kept, recomputed = saved_bytes(False, 60), saved_bytes(True, 60)
+    assert recomputed < kept / 3
+    assert saved_bytes(True, 120) < recomputed * 1.2  # twice the pairs' tokens, about the same saved
+    assert saved_bytes(False, 120) > kept * 1.5
+
+
 def test_shipped_training_configs_are_valid():
     from accelerate.commands.config.config_args import load_config_from_file
 
