@@ -5,6 +5,8 @@ Levers:
                    (every allocation from the heap, freed memory kept for the next one)
   recompute_pairs  every pair's activations held until the backward against one pair's at a
                    time, recomputed in its backward (`TrainConfig.recompute_pairs`)
+  release_memory   the heap's freed memory kept against handed back after every reference batch
+                   and every step (`TrainConfig.release_memory_every` 0 against 1)
   arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
                    8 per core) against one (`MALLOC_ARENA_MAX=1` in the arm's environment)
 
@@ -37,6 +39,7 @@ ARMS = {  # lever: (off, on), as printed
     "allocator": ("glibc default", "keep_freed_memory"),
     "recompute_pairs": ("all pairs held", "one pair held"),
     "arenas": ("glibc's arenas", "one arena"),
+    "release_memory": ("heap kept", "heap handed back"),
 }
 
 ARM = """
@@ -50,6 +53,8 @@ if lever == "allocator" and not on:
     dpo.keep_freed_memory = lambda: False
 if lever == "recompute_pairs":
     update["recompute_pairs"] = on
+if lever == "release_memory":
+    update["release_memory_every"] = int(on)
 training = load_run_config(Path(sys.argv[6])).training.model_copy(update=update)
 summary = dpo.train(pairs, out, training, log=lambda *_: None)
 losses = [h["loss"] for h in summary["history"] if "loss" in h]

@@ -69,3 +69,33 @@ def test_freed_tensor_memory_is_kept_for_reuse_until_released():
     assert on_release > 60 * mb  # given back by malloc_trim
     _, on_free, _ = run("default")
     assert on_free > 60 * mb  # glibc's default: unmapped at once
+
+
+RELEASE_ON_STEPS = """
+from types import SimpleNamespace
+import torch
+from fcdistill.allocator import keep_freed_memory
+from fcdistill.training.trainer import ReleaseFreedMemory
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+keep_freed_memory()
+callback = ReleaseFreedMemory(every=2)
+block = torch.ones(64 * 2**20 // 4)
+held = rss()
+del block
+callback.on_step_end(None, SimpleNamespace(global_step=1), None)
+after_step_1 = rss()
+callback.on_step_end(None, SimpleNamespace(global_step=2), None)
+print(held - after_step_1, held - rss())
+"""
+
+
+def test_training_hands_the_freed_heap_back_every_n_steps():
+    """`release_memory_every` 2: the heap's freed 64 MB stay after step 1 and go back after step 2."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", RELEASE_ON_STEPS], capture_output=True, text=True, check=True)
+    after_step_1, after_step_2 = (int(x) for x in out.stdout.split())
+    assert after_step_1 < 4 * 2**20
+    assert after_step_2 > 60 * 2**20

@@ -273,6 +273,13 @@ def test_shipped_run_configs_validate():
     assert full.rounds.rounds == 2 and {"gsm8k", "folgen"} <= {t.name for t in full.tasks if t.train}
     gsm8k = load_run_config(ROOT / "configs" / "gsm8k.yaml")
     assert [(t.name, t.train) for t in gsm8k.tasks] == [("gsm8k", 160)] and gsm8k.agent.n_max >= 8
+    # GSM8K on top of the study's student: it trains on from the study's model, which writes its own chains.
+    on_study = load_run_config(ROOT / "configs" / "gsm8k-on-study.yaml")
+    studied = f"runs/{study.name}/round-1/train/model"
+    assert on_study.training.model == studied and on_study.teacher.teachers == ["gold", f"local:{studied}"]
+    (task,) = on_study.tasks
+    assert task.options["data"].endswith("train.jsonl") and task.eval_options["data"].endswith("test.jsonl")
+    assert task.eval >= 500 and on_study.rounds.rounds == 2 and on_study.evaluation.every_round
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}

@@ -49,6 +49,12 @@ class TrainConfig(BaseModel):
     recompute_pairs: bool = Field(
         True, description="hold one pair's activations at a time, recomputed in its backward (less memory, slower)"
     )
+    release_memory_every: int = Field(
+        0,
+        ge=0,
+        description="hand the heap's freed memory back to the system after every reference batch and every this many "
+        "steps (0: never; a lower peak, slower)",
+    )
     save_steps: int = Field(25, ge=1, description="a checkpoint every this many steps (resume starts from the last)")
     keep_checkpoints: bool = Field(
         False, description="keep checkpoints/ once the model is saved (they serve only a resume; each is ~3x the model)"

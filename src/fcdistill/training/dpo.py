@@ -126,6 +126,7 @@ def train(
         processing_class=tokenizer,
         peft_config=peft_config,
         recompute_pairs=config.recompute_pairs,
+        release_memory_every=config.release_memory_every,
     )
     last = _last_checkpoint(out / "checkpoints") if resume else None
     trainer.train(resume_from_checkpoint=str(last) if last else None)

@@ -17,10 +17,12 @@ from typing import Any
 
 import torch
 from datasets import Dataset
+from transformers import TrainerCallback
 from trl import DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 from trl.trainer.utils import global_then_local_main_first
 
+from fcdistill.allocator import release_free_memory
 from fcdistill.backends.render import Renderer
 from fcdistill.training.sequences import encode_pair
 from fcdistill.training.shared_prefix import SharedPrefixModel
@@ -47,10 +49,23 @@ class ModelTokenCollator(DataCollatorForPreference):
         return batch
 
 
+class ReleaseFreedMemory(TrainerCallback):
+    """Hand the heap's freed memory back to the system every `every` optimizer steps."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step % self.every == 0:
+            release_free_memory()
+
+
 class FunctionCallDPOTrainer(DPOTrainer):
     """`share_prefix`: compute what the sequences of a batch share once (see `shared_prefix`);
     off under gradient checkpointing (no cache) and with several processes. `recompute_pairs`:
-    with it, hold one pair's activations at a time."""
+    with it, hold one pair's activations at a time. `release_memory_every`: hand the heap's
+    freed memory back after every reference batch and every this many steps (0: never), so the
+    resident set follows what is live instead of the heap's high-water mark."""
 
     def __init__(
         self,
@@ -60,6 +75,7 @@ class FunctionCallDPOTrainer(DPOTrainer):
         processing_class: Any,
         share_prefix: bool = True,
         recompute_pairs: bool = True,
+        release_memory_every: int = 0,
         **kwargs: Any,
     ) -> None:
         # TRL sets the pad token only when it builds its own collator; ours needs it first.
@@ -72,6 +88,7 @@ class FunctionCallDPOTrainer(DPOTrainer):
         self._renderer = Renderer(processing_class)
         self.share_prefix = share_prefix and not args.gradient_checkpointing and args.world_size == 1
         self.recompute_pairs = recompute_pairs
+        self.release_memory_every = release_memory_every
         super().__init__(
             model=model,
             args=args,
@@ -80,13 +97,18 @@ class FunctionCallDPOTrainer(DPOTrainer):
             data_collator=collator,
             **kwargs,
         )
+        if release_memory_every:
+            self.add_callback(ReleaseFreedMemory(release_memory_every))
 
     def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
         shared = SharedPrefixModel(model, recompute=self.recompute_pairs) if self.share_prefix else model
         return super()._compute_loss(shared, inputs, return_outputs)
 
     def compute_ref_log_probs(self, model: Any, inputs: dict[str, Any]) -> Any:
-        return super().compute_ref_log_probs(SharedPrefixModel(model) if self.share_prefix else model, inputs)
+        scores = super().compute_ref_log_probs(SharedPrefixModel(model) if self.share_prefix else model, inputs)
+        if self.release_memory_every:
+            release_free_memory()
+        return scores
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
