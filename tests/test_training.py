@@ -405,6 +405,18 @@ def test_shared_prefix_stops_before_the_first_scored_token_and_at_padding():
     )  # left padding: nothing shared
 
 
+def tiny_shape(max_positions: int) -> dict[str, int]:
+    """A decoder small enough to compare forwards exactly on a CPU (vocabulary 97)."""
+    return dict(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=64,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+    )
+
+
 @pytest.mark.parametrize(
     "completions, holes",
     [
@@ -426,14 +438,7 @@ def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, 
     from fcdistill.training.shared_prefix import SharedPrefixModel
 
     torch.manual_seed(0)
-    shape = dict(
-        vocab_size=97,
-        hidden_size=32,
-        intermediate_size=64,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-    )
+    shape = tiny_shape(max_positions=128)
     if architecture == "llama":
         model = LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, **shape)).float()
     else:  # Gemma-3's layers: a sliding window shorter than the batch prefix, and one full-attention layer
@@ -479,16 +484,7 @@ def test_recomputed_pairs_keep_only_the_prefix_activations_for_the_backward():
     from fcdistill.training.shared_prefix import SharedPrefixModel
 
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=97,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    )
-    model = LlamaForCausalLM(config).float()
+    model = LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, **tiny_shape(max_positions=256))).float()
     add_fused_lm_head(model, outputs=("log_probs",))
     prefix = torch.randint(1, 97, (20,)).tolist()
 
