@@ -5,6 +5,8 @@ Levers:
                    (every allocation from the heap, freed memory kept for the next one)
   recompute_pairs  every pair's activations held until the backward against one pair's at a
                    time, recomputed in its backward (`TrainConfig.recompute_pairs`)
+  recompute_prefix the batch prefix's activations held until the backward against recomputed in it
+                   (only its keys and values held; `shared_prefix.RECOMPUTE_PREFIX`), pairs recomputed
   release_memory   the heap's freed memory kept against handed back after every reference batch
                    and every step (`TrainConfig.release_memory_every` 0 against 1)
   arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
@@ -39,6 +41,7 @@ ARMS = {  # lever: (off, on), as printed
     "allocator": ("glibc default", "keep_freed_memory"),
     "recompute_pairs": ("all pairs held", "one pair held"),
     "arenas": ("glibc's arenas", "one arena"),
+    "recompute_prefix": ("prefix held", "prefix recomputed"),
     "release_memory": ("heap kept", "heap handed back"),
 }
 
@@ -46,6 +49,7 @@ ARM = """
 import json, sys
 from pathlib import Path
 import fcdistill.training.dpo as dpo
+import fcdistill.training.shared_prefix as shared_prefix
 from fcdistill.pipeline.config import load_run_config
 pairs, out, steps, lever, on = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5] == "on"
 update = {"max_steps": steps, "save_steps": 10**6}
@@ -53,6 +57,8 @@ if lever == "allocator" and not on:
     dpo.keep_freed_memory = lambda: False
 if lever == "recompute_pairs":
     update["recompute_pairs"] = on
+if lever == "recompute_prefix":
+    shared_prefix.RECOMPUTE_PREFIX = on
 if lever == "release_memory":
     update["release_memory_every"] = int(on)
 training = load_run_config(Path(sys.argv[6])).training.model_copy(update=update)

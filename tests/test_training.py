@@ -474,21 +474,21 @@ def test_shared_parts_give_the_plain_forwards_scores_and_gradients(completions, 
         assert torch.allclose(shared_grads[name], grad, rtol=1e-4, atol=1e-5 * grad.abs().max().item()), name
 
 
-def test_recomputed_pairs_keep_only_the_prefix_activations_for_the_backward():
-    """With `recompute`, what the forward saves for the backward outside the pairs' checkpoints
-    is the batch prefix's part only: it does not grow with the pairs' tokens, and it is far
-    below what the kept forward saves."""
+def test_recomputation_keeps_no_activations_for_the_backward():
+    """With `recompute`, the forward saves almost nothing for the backward outside its
+    checkpoints: neither each pair's activations nor the batch prefix's, so what it saves grows
+    with neither the pairs' tokens nor the prefix's, and is far below what the kept forward saves."""
     from transformers import LlamaConfig, LlamaForCausalLM
     from trl.trainer.utils import add_fused_lm_head
 
     from fcdistill.training.shared_prefix import SharedPrefixModel
 
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, **tiny_shape(max_positions=256))).float()
+    model = LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, **tiny_shape(max_positions=512))).float()
     add_fused_lm_head(model, outputs=("log_probs",))
-    prefix = torch.randint(1, 97, (20,)).tolist()
 
-    def saved_bytes(recompute: bool, completion: int) -> int:
+    def saved_bytes(recompute: bool, prefix_length: int, completion: int) -> int:
+        prefix = torch.randint(1, 97, (prefix_length,)).tolist()
         rows = [prefix + torch.randint(1, 97, (completion,)).tolist() for _ in range(4)]
         ids = torch.tensor(rows)
         labels = ids.clone()
@@ -506,10 +506,12 @@ def test_recomputed_pairs_keep_only_the_prefix_activations_for_the_backward():
             )
         return total
 
-    kept, recomputed = saved_bytes(False, 60), saved_bytes(True, 60)
-    assert recomputed < kept / 3
-    assert saved_bytes(True, 120) < recomputed * 1.2  # twice the pairs' tokens, about the same saved
-    assert saved_bytes(False, 120) > kept * 1.5
+    kept, recomputed = saved_bytes(False, 100, 60), saved_bytes(True, 100, 60)
+    assert recomputed < kept / 10
+    # twice the pairs' tokens, three times the prefix: the kept forward saves more activations,
+    # the recomputed one little more than the scored positions' indices
+    for longer in ((100, 120), (300, 60)):
+        assert saved_bytes(True, *longer) - recomputed < (saved_bytes(False, *longer) - kept) / 10, longer
 
 
 def test_shipped_training_configs_are_valid():

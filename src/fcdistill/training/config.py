@@ -47,7 +47,9 @@ class TrainConfig(BaseModel):
         False, description="recompute every layer's activations in backward (HF's; computes the shared prefix per row)"
     )
     recompute_pairs: bool = Field(
-        True, description="hold one pair's activations at a time, recomputed in its backward (less memory, slower)"
+        True,
+        description="hold one pair's activations at a time and of the batch prefix only its keys and values, the rest "
+        "recomputed in the backward (less memory, slower)",
     )
     release_memory_every: int = Field(
         0,

@@ -17,8 +17,9 @@ the plain forward up to float rounding, with a sliding attention window too. Par
 rows are right-padded, and the padding is masked out as keys.
 
 With `recompute`, a pair's activations are dropped after its forward and computed again in
-its backward (`torch.utils.checkpoint`): the step holds the prefix's activations and one
-pair's instead of every pair's, for one more forward of parts 2 and 3.
+its backward (`torch.utils.checkpoint`), and so are the batch prefix's but for its keys and
+values: the step holds those and one pair's activations instead of every pair's, for one more
+forward of all three parts.
 
 Scores come from TRL's fused LM head on parts 2 and 3 only, where every scored token's
 predicting position is: part 1 stops one token before the first scored label, part 2 one
@@ -39,6 +40,7 @@ from transformers import Cache
 from trl.trainer.utils import FusedCausalLMOutput
 
 MIN_PREFIX = 16  # below this, one plain forward is as cheap
+RECOMPUTE_PREFIX = True  # with `recompute`, the batch prefix's activations too (benchmarks/dpo_levers.py flips it)
 FIELDS = ("log_probs", "entropy", "log_sum_sq_probs", "mean_logits", "is_top1")
 
 
@@ -112,11 +114,16 @@ class SharedPrefixModel:
         # Part 3 of pair j starts at split[j]: one token before its sequences differ.
         split = [max(_common_length(seqs[j], seqs[j + pairs]) - 1, prefix) for j in range(pairs)]
 
-        # 1. The batch prefix, one row.
-        cache = self.model(input_ids=input_ids[:1, :prefix], use_cache=True, logits_to_keep=1).past_key_values
+        recompute = self.recompute and torch.is_grad_enabled()
+        # 1. The batch prefix, one row; under recomputation only its keys and values are held
+        # (every pair attends to them), its other activations computed again in its backward.
+        prefix_ids = input_ids[:1, :prefix]
+        if recompute and RECOMPUTE_PREFIX:
+            cache = checkpoint(self._prefix_cache, prefix_ids, use_reentrant=False)
+        else:
+            cache = self._prefix_cache(prefix_ids)
         # 2 and 3, one pair at a time; under recomputation its activations are freed after
         # its forward and computed again in its backward, so one pair's are held at a time.
-        recompute = self.recompute and torch.is_grad_enabled()
         picked, where = [], []
         for j in range(pairs):
             args = (seqs[j], seqs[j + pairs], targets[j], targets[j + pairs], cache, prefix, split[j])
@@ -134,6 +141,9 @@ class SharedPrefixModel:
                 result[name] = found[0].new_zeros(targets.shape).index_put((r, s), torch.cat(found))
         mask = targets != -100
         return FusedCausalLMOutput(loss=-result["log_probs"].sum() / mask.sum().clamp(min=1), label_mask=mask, **result)
+
+    def _prefix_cache(self, ids: torch.Tensor) -> Cache:
+        return self.model(input_ids=ids, use_cache=True, logits_to_keep=1).past_key_values
 
     def _pair(
         self,
