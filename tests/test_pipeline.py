@@ -280,6 +280,12 @@ def test_shipped_run_configs_validate():
     (task,) = on_study.tasks
     assert task.options["data"].endswith("train.jsonl") and task.eval_options["data"].endswith("test.jsonl")
     assert task.eval >= 500 and on_study.rounds.rounds == 2 and on_study.evaluation.every_round
+    # The study with GSM8K: the study's settings, tasks and problems, GSM8K's train split added.
+    joint = load_run_config(ROOT / "configs" / "study-gsm8k.yaml")
+    assert joint.tasks[:2] == study.tasks and [t.name for t in joint.tasks[2:]] == ["gsm8k"]
+    assert joint.tasks[2].options["data"].endswith("train.jsonl") and joint.tasks[2].eval >= 500
+    settings = (c.model_dump(mode="json", exclude={"name", "tasks"}) for c in (joint, study))
+    assert differences(*settings) == ["evaluation.n_max"]
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}
