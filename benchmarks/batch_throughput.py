@@ -67,15 +67,16 @@ def main() -> None:
     parser.add_argument("--n-max", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1, help="runs of each agent setting; times are medians")
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--precision", default="auto", help="auto (bfloat16 where native), float32 or bfloat16")
     args = parser.parse_args()
 
-    backend = LocalBackend(args.model)
+    backend = LocalBackend(args.model, precision=args.precision)
     task, problems = arith_problems(args.n)
     config = AgentConfig(n_max=args.n_max)
     agent = Agent(backend, task, config)
     agent.run(problems[:2])  # warm-up
     print(f"machine: {describe()}, torch {torch.__version__}")
-    print(setup_line(args.model, args.n, args.n_max), flush=True)
+    print(f"{setup_line(args.model, args.n, args.n_max)}, weights in {backend.precision}", flush=True)
 
     runs: dict[str, list[tuple[list[Chain], float]]] = {}
     settings = [(1, "off"), (1, "prefix"), *((b, "steps") for b in sorted({1, *args.batches}))]
@@ -94,7 +95,9 @@ def main() -> None:
             )
     rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
     reference = rows["agent, batch 1, no KV cache"][0]
-    plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, config.sampling.max_new_tokens)
+    plain_seconds, plain_tokens, plain_texts = plain_loop(
+        backend, reference, config.sampling.max_new_tokens or task.reply_tokens
+    )
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
     print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))

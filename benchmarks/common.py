@@ -45,9 +45,8 @@ def real_pairs(
     task = ArithTask(difficulty=DIFFICULTY)
     train_problems = task.problems(problems or 4 * n, split="train", seed=11)
     config = AgentConfig(n_max=n_max, worked_examples=worked_examples)
-    chains = Agent(None, task, config).replay(train_problems) + Agent(LocalBackend("smollm2-135m"), task, config).run(
-        train_problems
-    )
+    student = LocalBackend("smollm2-135m", precision="float32")  # the pairs of the documented runs
+    chains = Agent(None, task, config).replay(train_problems) + Agent(student, task, config).run(train_problems)
     pairs = build_pairs(chains, {task.name: task.functions()}, strategy="step", max_per_problem=max_per_problem)
     if len(pairs) < n:
         raise SystemExit(f"only {len(pairs)} step pairs from {len(train_problems)} problems, {n} asked for")

@@ -52,12 +52,12 @@ def test_kv_cache_changes_nothing_but_speed(smollm2):
     task = ArithTask(difficulty=2)
     problems = task.problems(6, seed=13)
     config = AgentConfig(n_max=4)
-    backend = LocalBackend("smollm2-135m", kv_cache="off", batch_size=4)
+    backend = LocalBackend("smollm2-135m", kv_cache="off", batch_size=4, precision="float32")
     uncached = Agent(backend, task, config).run(problems)
     reused = {}
     for mode in ("prefix", "steps"):
         for batch in (4, 1):  # one by one, the first prompt is all there is to reuse
-            backend = LocalBackend("smollm2-135m", kv_cache=mode, batch_size=batch)
+            backend = LocalBackend("smollm2-135m", kv_cache=mode, batch_size=batch, precision="float32")
             chains = Agent(backend, task, config).run(problems)
             assert [c.messages for c in chains] == [c.messages for c in uncached], (mode, batch)
             assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]
@@ -77,14 +77,14 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
     from fcdistill.records import Sampling
     from fcdistill.tasks.fol_gen import FolGenTask
 
-    lockstep = LocalBackend("smollm2-135m", kv_cache="prefix", batch_size=3)
-    continuous = LocalBackend("smollm2-135m", batch_size=3)
+    lockstep = LocalBackend("smollm2-135m", kv_cache="prefix", batch_size=8, precision="float32")
+    continuous = LocalBackend("smollm2-135m", batch_size=8, precision="float32")
     assert continuous.engine is not None and lockstep.engine is None
     for task, sampling in [
         (ArithTask(difficulty=2), Sampling()),
         (FolGenTask(depth=1, distractors=1), Sampling(temperature=0.9, seed=2)),
     ]:
-        problems = task.problems(5, seed=21)
+        problems = task.problems(6, seed=21)
         config = AgentConfig(n_max=3, worked_examples=1, sampling=sampling)
         a, b = (Agent(backend, task, config).run(problems, samples=2) for backend in (lockstep, continuous))
         assert [c.messages for c in a] == [c.messages for c in b]
@@ -94,6 +94,28 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
         assert (
             len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1
         )  # rows did leave at different times
+    assert continuous.engine.packed > 0  # rows moved to free slots before them, and wrote the same
+
+
+def test_generation_precision_follows_the_machine():
+    """`auto` generates in bfloat16 exactly where the probe finds it native; bfloat16 weights
+    write well-formed chains whose answers the checker scores as usual."""
+    import torch
+
+    from fcdistill.backends.local import LocalBackend
+    from fcdistill.models.precision import bf16_is_fast
+
+    auto = LocalBackend("smollm2-135m", batch_size=4)
+    assert auto.precision == ("bfloat16" if bf16_is_fast() else "float32")
+    assert next(auto.model.parameters()).dtype == getattr(torch, auto.precision)
+    bf16 = auto if auto.precision == "bfloat16" else LocalBackend("smollm2-135m", batch_size=4, precision="bfloat16")
+    task = ArithTask(difficulty=2)
+    config = AgentConfig(n_max=4)
+    chains = Agent(bf16, task, config).run(task.problems(4, seed=3))
+    for chain in chains:
+        assert_well_formed(chain, config, {f.name for f in task.functions()})
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16"):
+        LocalBackend("smollm2-135m", precision="float16")
 
 
 def test_sampling_is_seeded(smollm2):

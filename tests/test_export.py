@@ -66,7 +66,7 @@ def exported(trained, tmp_path_factory):
     assert (out / "Modelfile").read_text().startswith("FROM ./student.gguf\n")
     refused = runner.invoke(app, ["export", str(trained), "--out", str(gguf)])
     assert refused.exit_code == 2 and "already exists" in refused.output
-    local = LocalBackend(str(trained), batch_size=4)
+    local = LocalBackend(str(trained), batch_size=4, precision="float32")
     with torch.no_grad():  # the export holds the weights rounded to f16: give the local model the same ones
         for parameter in local.model.parameters():
             parameter.copy_(parameter.half().float())

@@ -15,6 +15,7 @@ def make_backend(
     *,
     base_url: str | None = None,
     batch_size: int = 16,
+    precision: str = "auto",
     concurrency: int = 8,
     server_tools: bool = True,
     timeout: float = 120.0,
@@ -26,7 +27,7 @@ def make_backend(
     if kind == "local":
         from fcdistill.backends.local import LocalBackend
 
-        return LocalBackend(model, batch_size=batch_size, log=log)
+        return LocalBackend(model, batch_size=batch_size, precision=precision, log=log)
     if kind == "server":
         if not base_url:
             raise ValueError("the server backend needs --base-url, e.g. http://127.0.0.1:8000/v1")

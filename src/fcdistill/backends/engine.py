@@ -28,6 +28,7 @@ from fcdistill.backends.kv_cache import ROOM, Entry, GrowingLayer, KVCache, comm
 from fcdistill.records import Sampling
 
 SHRINK = 128  # unused columns on the left worth a copy to drop
+PACK_ROWS = True  # `_pack`; off only to measure it (benchmarks/continuous_batching.py)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ContinuousBatch:
         self.device = model.device
         self.pad = tokenizer.pad_token_id
         self.specials = set(tokenizer.all_special_ids)
+        self.packed = 0  # rows moved to an earlier slot (`_pack`)
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -220,25 +222,55 @@ class ContinuousBatch:
     # -- decoding ---------------------------------------------------------------------------
 
     def _step(self) -> None:
-        """One token for every row still writing."""
+        """One token for every row still writing. The forward covers the slots up to the last
+        live one: rows that left cost nothing once the live rows are packed to the front."""
+        self._pack()
         live = [row is not None and not row.done for row in self.rows]
-        tokens = [[row.tokens[-1] if on else self.pad] for row, on in zip(self.rows, live)]
-        positions = [[row.position if on else 0] for row, on in zip(self.rows, live)]
+        top = max(i for i, on in enumerate(live) if on) + 1
+        if self.width + 1 > self.cache.layers[0]._buffers[0].shape[-2]:
+            self._resize(self.width, self.width)  # room for the token, in the whole slots' buffers
+        tokens = [[row.tokens[-1] if on else self.pad] for row, on in zip(self.rows[:top], live)]
+        positions = [[row.position if on else 0] for row, on in zip(self.rows[:top], live)]
         column = torch.tensor(live, dtype=self.mask.dtype, device=self.device)[:, None]
         self.mask = torch.cat([self.mask, column], dim=1)
+        view = growing_cache()
+        for big in self.cache.layers:
+            keys, values = big._buffers
+            view.layers.append(GrowingLayer.holding(keys[:top], values[:top], self.width, big.prefix))
         out = self.model(
             input_ids=torch.tensor(tokens, device=self.device),
-            attention_mask=self.mask,
+            attention_mask=self.mask[:top],
             position_ids=torch.tensor(positions, device=self.device),
-            past_key_values=self.cache,
+            past_key_values=view,
             use_cache=True,
             logits_to_keep=1,
         )
         self.width += 1
-        for row, on, logits in zip(self.rows, live, out.logits[:, -1]):
+        for big in self.cache.layers:
+            big.keys, big.values = big._buffers[0][..., : self.width, :], big._buffers[1][..., : self.width, :]
+        for row, on, logits in zip(self.rows[:top], live, out.logits[:, -1]):
             if on:
                 row.position += 1
                 self._accept(row, logits)
+
+    def _pack(self) -> None:
+        """Move the rows of the last slots into free slots before them, when enough slots
+        between would otherwise be computed for nothing (a copy of a row's keys and values
+        costs about what one decoding step spends on the row)."""
+        live = [i for i, row in enumerate(self.rows) if row is not None]
+        free = [i for i, row in enumerate(self.rows) if row is None and i < live[-1]]
+        if not PACK_ROWS or len(free) < max(2, self.slots // 4):
+            return
+        for dst, src in zip(free, reversed(live)):
+            if dst > src:
+                break
+            for big in self.cache.layers:
+                for buffer in big._buffers:
+                    buffer[dst, :, : self.width] = buffer[src, :, : self.width]
+            self.mask[dst] = self.mask[src]
+            self.mask[src] = 0
+            self.rows[dst], self.rows[src] = self.rows[src], None
+            self.packed += 1
 
     def _accept(self, row: _Row, logits: torch.Tensor) -> None:
         """Pick the next token of a row and decide whether its reply is complete."""

@@ -23,6 +23,7 @@ from fcdistill.backends.engine import ContinuousBatch
 from fcdistill.backends.kv_cache import KVCache, Reuse
 from fcdistill.backends.render import Renderer
 from fcdistill.models import resolve
+from fcdistill.models.precision import generation_precision
 from fcdistill.records import Message, Sampling
 
 hf_logging.disable_progress_bar()
@@ -66,11 +67,13 @@ class LocalBackend:
         *,
         batch_size: int = 16,
         device: str | None = None,
-        dtype: torch.dtype = torch.float32,
+        precision: str = "auto",
         kv_cache: str = "steps",
         log: Any = print,
     ) -> None:
-        """`kv_cache`: "steps" reuses each chain's KV from step to step and the shared prompt
+        """`precision`: the weights' type while generating — "float32", "bfloat16", or "auto":
+        bfloat16 where the machine runs it natively (probed), else float32.
+        `kv_cache`: "steps" reuses each chain's KV from step to step and the shared prompt
         prefix across chains, "prefix" only the shared prefix, "off" encodes every prompt whole.
         The agent keeps `batch_size` chains live (`window`), so the cache holds that many."""
         keep_freed_memory()  # an agent step allocates and frees KV caches and activations
@@ -78,6 +81,8 @@ class LocalBackend:
         self.path = resolve(model, log)
         self.batch_size = batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.precision = generation_precision(precision, self.device)
+        dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -18,6 +18,7 @@ from fcdistill.cli.common import (
     Difficulty,
     Functions,
     NMax,
+    Precision,
     ProtocolOption,
     ServerParams,
     ServerRetries,
@@ -109,6 +110,7 @@ def generate_chains(
     n_max: NMax = DEFAULTS.n_max,
     protocol: ProtocolOption = DEFAULTS.protocol,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    precision: Precision = "auto",
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
     timeout: ServerTimeout = 120.0,
     retries: ServerRetries = 5,
@@ -144,6 +146,7 @@ def generate_chains(
         "worked_examples": worked_examples,
         # Only when given, so datasets made before the option still resume.
         **({"server_param": sorted(server_param)} if server_param else {}),
+        **({"precision": precision} if precision != "auto" else {}),
     }
     check_protocol(protocol)
     # A new dataset: refuse a used --out before any work; a resumed one is checked below.
@@ -163,6 +166,7 @@ def generate_chains(
                     name,
                     base_url=url,
                     batch_size=batch_size,
+                    precision=precision,
                     concurrency=concurrency,
                     timeout=timeout,
                     retries=retries,

@@ -36,6 +36,10 @@ Checker = Annotated[str | None, typer.Option(help="Your own task: exact, number,
 TASK_OPTIONS = ("difficulty", "data", "depth", "functions", "checker")
 ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
+Precision = Annotated[
+    str,
+    typer.Option(help="Local backend: weights' type while generating: auto (bf16 where native), float32, bfloat16."),
+]
 NMax = Annotated[int, typer.Option("--n-max", min=1, help="Most steps (calls) per chain.")]
 DEFAULTS = AgentConfig()
 ServerTimeout = Annotated[float, typer.Option(min=0.1, help="Server backend: seconds per request.")]

@@ -44,6 +44,19 @@ def bf16_is_fast(device: str | None = None) -> bool:
     return cpu_bf16_speedup() >= 1.0
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def generation_precision(precision: str, device: str | None = None) -> str:
+    """The weights' type a local model generates in: `precision` itself, or for "auto"
+    bfloat16 where it runs natively and float32 elsewhere."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bfloat16" if bf16_is_fast(device) else "float32"
+
+
 def describe() -> str:
     """One line for logs and benchmark output: CPU model and capability, bf16 probe."""
     name = "unknown CPU"

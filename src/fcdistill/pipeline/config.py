@@ -110,6 +110,11 @@ class EvalSettings(Strict):
         default_factory=list, description="models evaluated beside the base and trained student"
     )
     batch_size: int = Field(32, ge=1, description="replies a local model writes at once (teacher chains, evaluation)")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="weights' type while a local model writes (teacher chains, evaluation); "
+        "auto: bfloat16 where the machine runs it natively (probed), else float32",
+    )
     show_chains: int = Field(50, ge=0, description="chains per model in the report")
     every_round: bool = Field(
         False, description="also evaluate each earlier round's model (labels round-1, round-2, ...)"

@@ -90,6 +90,7 @@ class Pipeline:
                 model,
                 base_url=base_url,
                 batch_size=self.config.evaluation.batch_size,
+                precision=self.config.evaluation.precision,
                 concurrency=self.config.teacher.concurrency,
                 log=self.console.print,
             )
