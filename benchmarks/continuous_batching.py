@@ -1,13 +1,13 @@
 """Continuous batching against lockstep batches, on the same greedy chains.
 
 The local backend with its default cache (`kv_cache="steps"`) writes replies in its own decode
-loop: a finished reply leaves its row at once and the next ready turn joins (`backends/engine.py`);
-when rows have left, the live rows are packed into the first slots and a decoding step computes
-only those (`engine.PACK_ROWS`; the arm "not packed" computes every slot up to the last live one
-as before). With `kv_cache="prefix"` it batches the ready turns into one `model.generate` each
-round, every row waiting for the round's longest reply (the shared prefix cached in all). All run
-the same problems, interleaved, --repeats times each in one process; in float32 the greedy chains
-must be identical (in bfloat16 rounding may differ with the rows a batch holds).
+loop: a finished reply leaves its row at once and the next ready turn joins (`backends/engine.py`),
+and a decoding step computes the slots up to the last live row (the arm "every slot" computes
+all of them, as before commit 09d875f: `engine.LIVE_SLOTS_ONLY` off). With `kv_cache="prefix"` it
+batches the ready turns into one `model.generate` each round, every row waiting for the round's
+longest reply (the shared prefix cached in all). All run the same problems, interleaved,
+--repeats times each in one process; in float32 the greedy chains must be identical (in
+bfloat16 rounding may differ with the rows a batch holds).
 Usage: python benchmarks/continuous_batching.py [--task arith] [--n 32] [--batch 32] [--repeats 2]
        [--precision float32]
 """
@@ -41,7 +41,7 @@ def main() -> None:
     task = get_task(args.task, **({"difficulty": 2} if args.task == "arith" else {}))
     problems = task.problems(args.n, split="test", seed=13)
     config = AgentConfig(n_max=args.n_max, worked_examples=1)
-    arms = {"packed": "steps", "not packed": "steps", "lockstep": "prefix"}
+    arms = {"live": "steps", "all": "steps", "lockstep": "prefix"}
     backends = {
         arm: LocalBackend(
             "smollm2-135m", kv_cache=cache, batch_size=args.batch, precision=args.precision, log=lambda *a: None
@@ -49,11 +49,11 @@ def main() -> None:
         for arm, cache in arms.items()
     }
     labels = {
-        "packed": "continuous batching",
-        "not packed": "continuous, rows not packed",
+        "live": "continuous batching",
+        "all": "continuous, every slot",
         "lockstep": "lockstep model.generate",
     }
-    precision = backends["packed"].precision
+    precision = backends["live"].precision
     print(f"machine: {describe()}, torch {torch.__version__}")
     print(
         f"model smollm2-135m, {args.n} {args.task} test problems, greedy, batch {args.batch}, n_max {args.n_max}, "
@@ -65,19 +65,19 @@ def main() -> None:
     chains, tokens = [], {}
     for repeat in range(args.repeats):
         for arm in list(backends) if repeat % 2 == 0 else list(backends)[::-1]:
-            engine.PACK_ROWS = arm != "not packed"
+            engine.LIVE_SLOTS_ONLY = arm != "all"
             started = time.perf_counter()
             done = Agent(backends[arm], task, config).run(problems)
             seconds[arm].append(time.perf_counter() - started)
             chains.append(done)
             tokens[arm] = sum(c.completion_tokens for c in done)
-    engine.PACK_ROWS = True
+    engine.LIVE_SLOTS_ONLY = True
     median = {arm: statistics.median(s) for arm, s in seconds.items()}
     for arm in backends:
         runs = " / ".join(f"{s:.1f}" for s in seconds[arm])
         print(rate_line(labels[arm], args.n, tokens[arm], median[arm], width=28) + f"  (runs: {runs} s)")
-    print(f"rows packed vs not: {median['not packed'] / median['packed']:.2f}x the chains/s (medians)")
-    print(f"continuous batching vs lockstep: {median['lockstep'] / median['packed']:.2f}x the chains/s (medians)")
+    print(f"live slots only vs every slot: {median['all'] / median['live']:.2f}x the chains/s (medians)")
+    print(f"continuous batching vs lockstep: {median['lockstep'] / median['live']:.2f}x the chains/s (medians)")
     print(f"identical greedy chains in every run: {same_chains(chains)}")
 
 

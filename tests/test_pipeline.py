@@ -121,6 +121,10 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     gold = results["gold"][0]
     assert gold["model"] == "gold" and gold["correct"] == 4 and set(gold["by_group"]) <= {"1 operation", "2 operations"}
     assert set(results["stages"]) >= {"round 1: pairs", "round 1: training", "evaluation: base on arith"}
+    from fcdistill.models.precision import describe, generation_precision
+
+    assert results["machine"] == f"{describe()}; generation in {generation_precision('auto')}"
+    assert f"Machine: {results['machine']}" in text
     for name in (
         "report.html",
         "accuracy_vs_size.png",

@@ -28,7 +28,7 @@ from fcdistill.backends.kv_cache import ROOM, Entry, GrowingLayer, KVCache, comm
 from fcdistill.records import Sampling
 
 SHRINK = 128  # unused columns on the left worth a copy to drop
-PACK_ROWS = True  # `_pack`; off only to measure it (benchmarks/continuous_batching.py)
+LIVE_SLOTS_ONLY = True  # a decoding step computes the slots up to the last live row; off only to measure it
 
 
 @dataclass
@@ -50,7 +50,6 @@ class ContinuousBatch:
         self.device = model.device
         self.pad = tokenizer.pad_token_id
         self.specials = set(tokenizer.all_special_ids)
-        self.packed = 0  # rows moved to an earlier slot (`_pack`)
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -223,10 +222,10 @@ class ContinuousBatch:
 
     def _step(self) -> None:
         """One token for every row still writing. The forward covers the slots up to the last
-        live one: rows that left cost nothing once the live rows are packed to the front."""
-        self._pack()
+        live row: joining rows take the first free slots, so at the end of a run, when no turn
+        is left to join, the slots of rows that left are not computed."""
         live = [row is not None and not row.done for row in self.rows]
-        top = max(i for i, on in enumerate(live) if on) + 1
+        top = max(i for i, on in enumerate(live) if on) + 1 if LIVE_SLOTS_ONLY else self.slots
         if self.width + 1 > self.cache.layers[0]._buffers[0].shape[-2]:
             self._resize(self.width, self.width)  # room for the token, in the whole slots' buffers
         tokens = [[row.tokens[-1] if on else self.pad] for row, on in zip(self.rows[:top], live)]
@@ -252,25 +251,6 @@ class ContinuousBatch:
             if on:
                 row.position += 1
                 self._accept(row, logits)
-
-    def _pack(self) -> None:
-        """Move the rows of the last slots into free slots before them, when enough slots
-        between would otherwise be computed for nothing (a copy of a row's keys and values
-        costs about what one decoding step spends on the row)."""
-        live = [i for i, row in enumerate(self.rows) if row is not None]
-        free = [i for i, row in enumerate(self.rows) if row is None and i < live[-1]]
-        if not PACK_ROWS or len(free) < max(2, self.slots // 4):
-            return
-        for dst, src in zip(free, reversed(live)):
-            if dst > src:
-                break
-            for big in self.cache.layers:
-                for buffer in big._buffers:
-                    buffer[dst, :, : self.width] = buffer[src, :, : self.width]
-            self.mask[dst] = self.mask[src]
-            self.mask[src] = 0
-            self.rows[dst], self.rows[src] = self.rows[src], None
-            self.packed += 1
 
     def _accept(self, row: _Row, logits: torch.Tensor) -> None:
         """Pick the next token of a row and decide whether its reply is complete."""

@@ -69,5 +69,7 @@ def run_pipeline(
         console.print(
             "Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items())
         )
+    if results.machine:
+        console.print(f"Machine: {results.machine}")
     console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  model card: {card}")
     console.print(f"Total {time.perf_counter() - started:.0f} s in this invocation")

@@ -42,6 +42,9 @@ class RunResults(BaseModel):
     stages: dict[str, float] = Field(
         default_factory=dict, description="seconds per finished stage, each as the invocation that ran it measured it"
     )
+    machine: str = Field(
+        "", description="where the invocation that wrote these results ran, and the weights' type it generated in"
+    )
 
     def comparison(self, a: str, b: str, task: str, n_max: int) -> Comparison | None:
         return next((c for c in self.comparisons if (c.a, c.b, c.task, c.n_max) == (a, b, task, n_max)), None)

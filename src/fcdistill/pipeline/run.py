@@ -37,6 +37,7 @@ from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.files import RunDirError, claim_directory, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
+from fcdistill.models.precision import describe, generation_precision
 from fcdistill.models.size import count_parameters
 from fcdistill.pairs.build import Pair, balanced_pairs
 from fcdistill.pairs.card import write_dataset
@@ -329,6 +330,7 @@ class Pipeline:
             gold=gold,
             rounds=infos,
             stages=self.stages,
+            machine=f"{describe()}; generation in {generation_precision(self.config.evaluation.precision)}",
         )
 
     def write_card(self, results: RunResults) -> Path:
