@@ -8,8 +8,12 @@ chains again, one prompt at a time, with nothing but the tokenizer and `model.ge
 (same stop strings, same token limit). Every setting must give identical chains.
 With --repeats N each agent setting runs N times, the settings interleaved within each
 repeat (this machine's speed drifts by ~10 % over minutes); times are medians.
+With --llamacpp, llama.cpp (llama-cpp-python, the embedded Q4_1 GGUF of SmolLM2-135M) also
+generates every one of those turns, one prompt at a time as a single stream (it reuses the
+previous prompt's matching prefix), greedy, the same limits: the agent's batch 32 is compared
+with its generated tokens/s in the same run.
 Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
-       [--model smollm2-135m]
+       [--model smollm2-135m] [--precision auto] [--llamacpp]
 """
 
 from __future__ import annotations
@@ -60,6 +64,34 @@ def plain_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: int) 
     return time.perf_counter() - started, tokens, texts
 
 
+def llamacpp_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: int) -> tuple[float, int]:
+    """Every assistant turn of `chains` generated again by llama.cpp from its prompt, one at a time."""
+    from llama_cpp import Llama
+
+    from fcdistill.models.embedded import EMBEDDED, cache_dir
+
+    gguf = str(EMBEDDED["smollm2-135m"].locate(cache_dir()))
+    threads = torch.get_num_threads()
+    llm = Llama(model_path=gguf, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    prompts = [
+        backend.render(chain.messages[:i], None)
+        for chain in chains
+        for i, message in enumerate(chain.messages)
+        if i >= chain.prompt_length and message["role"] == "assistant"
+    ]
+    tokens, started = 0, time.perf_counter()
+    for prompt in prompts:
+        out = llm(
+            prompt,
+            max_tokens=max_new_tokens,
+            temperature=0.0,
+            repeat_penalty=1.0,
+            stop=list(backend.renderer.stop) or None,
+        )
+        tokens += out["usage"]["completion_tokens"]
+    return time.perf_counter() - started, tokens
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=32)
@@ -68,6 +100,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each agent setting; times are medians")
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--precision", default="auto", help="auto (bfloat16 where native), float32 or bfloat16")
+    parser.add_argument("--llamacpp", action="store_true", help="also llama.cpp as a single stream (smollm2-135m)")
     args = parser.parse_args()
 
     backend = LocalBackend(args.model, precision=args.precision)
@@ -95,12 +128,18 @@ def main() -> None:
             )
     rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
     reference = rows["agent, batch 1, no KV cache"][0]
-    plain_seconds, plain_tokens, plain_texts = plain_loop(
-        backend, reference, config.sampling.max_new_tokens or task.reply_tokens
-    )
+    reply_tokens = config.sampling.max_new_tokens or task.reply_tokens
+    plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, reply_tokens)
+
+    if args.llamacpp:
+        llama_seconds, llama_tokens = llamacpp_loop(
+            backend, reference, config.sampling.max_new_tokens or task.reply_tokens
+        )
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
     print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
+    if args.llamacpp:
+        print(rate_line("llama.cpp (Q4_1), single stream", len(reference), llama_tokens, llama_seconds))
     for label, (chains, seconds) in rows.items():
         tokens = sum(c.completion_tokens for c in chains)
         print(f"{rate_line(label, len(chains), tokens, seconds)}  {plain_seconds / seconds:5.2f}x the plain loop")
@@ -108,6 +147,13 @@ def main() -> None:
     for label, (_, seconds) in rows.items():
         if "cache" not in label and label != "agent, batch 1":
             print(f"speed-up {label} vs agent, batch 1: {batch1 / seconds:.2f}x")
+    if args.llamacpp:
+        chains32, seconds32 = rows[f"agent, batch {max(args.batches)}"]
+        agent_rate = sum(c.completion_tokens for c in chains32) / seconds32
+        print(
+            f"agent, batch {max(args.batches)} vs llama.cpp single stream: "
+            f"{agent_rate / (llama_tokens / llama_seconds):.2f}x the generated tok/s"
+        )
     same = same_chains([reference, *(chains for done in runs.values() for chains, _ in done)])
     replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
     print(
