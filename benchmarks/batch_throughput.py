@@ -32,35 +32,41 @@ from fcdistill.models.precision import describe
 from fcdistill.records import Chain
 
 
+def turn_prompts(backend: LocalBackend, chains: list[Chain]) -> list[str]:
+    """The prompt of every assistant turn the chains' models wrote, in order."""
+    return [
+        backend.render(chain.messages[:i], None)
+        for chain in chains
+        for i, message in enumerate(chain.messages)
+        if i >= chain.prompt_length and message["role"] == "assistant"
+    ]
+
+
 def plain_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: int) -> tuple[float, int, list[str]]:
     """Every assistant turn of `chains` generated again from its prompt, one at a time."""
     tokenizer, model = backend.tokenizer, backend.model
     texts, tokens = [], 0
     started = time.perf_counter()
-    for chain in chains:
-        for i, message in enumerate(chain.messages):
-            if i < chain.prompt_length or message["role"] != "assistant":
-                continue
-            prompt = backend.render(chain.messages[:i], None)
-            ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=backend.renderer.add_special_tokens)
-            stop = {"stop_strings": backend.renderer.stop, "tokenizer": tokenizer} if backend.renderer.stop else {}
-            with torch.inference_mode():
-                out = model.generate(
-                    **ids,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    temperature=None,
-                    top_p=None,
-                    top_k=None,
-                    pad_token_id=tokenizer.pad_token_id,
-                    **stop,
-                )
-            new = out[0, ids["input_ids"].shape[1] :]
-            tokens += len(new)
-            text = tokenizer.decode(new, skip_special_tokens=True)
-            for stop in backend.renderer.stop:
-                text = text.split(stop, 1)[0]
-            texts.append(text)
+    for prompt in turn_prompts(backend, chains):
+        ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=backend.renderer.add_special_tokens)
+        stop = {"stop_strings": backend.renderer.stop, "tokenizer": tokenizer} if backend.renderer.stop else {}
+        with torch.inference_mode():
+            out = model.generate(
+                **ids,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=tokenizer.pad_token_id,
+                **stop,
+            )
+        new = out[0, ids["input_ids"].shape[1] :]
+        tokens += len(new)
+        text = tokenizer.decode(new, skip_special_tokens=True)
+        for stop in backend.renderer.stop:
+            text = text.split(stop, 1)[0]
+        texts.append(text)
     return time.perf_counter() - started, tokens, texts
 
 
@@ -73,14 +79,8 @@ def llamacpp_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: in
     gguf = str(EMBEDDED["smollm2-135m"].locate(cache_dir()))
     threads = torch.get_num_threads()
     llm = Llama(model_path=gguf, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
-    prompts = [
-        backend.render(chain.messages[:i], None)
-        for chain in chains
-        for i, message in enumerate(chain.messages)
-        if i >= chain.prompt_length and message["role"] == "assistant"
-    ]
     tokens, started = 0, time.perf_counter()
-    for prompt in prompts:
+    for prompt in turn_prompts(backend, chains):
         out = llm(
             prompt,
             max_tokens=max_new_tokens,
