@@ -200,7 +200,9 @@ def test_huge_inputs_are_refused_quickly(inline_task):
     task = inline_task
     problem = task.problems(1)[0]
     assert not task.check("18" + " " * 10_000 + "1", problem) and not task.check("1" * 10_000, problem)
-    assert time.perf_counter() - started < 5
+    # Linear work takes well under a second; a backtracking parser takes hours. The bound only
+    # separates those two (7.8 s was seen with the test niced beside a training run), it is no speed figure.
+    assert time.perf_counter() - started < 60
 
 
 def test_gold_chains_cover_the_test_file():

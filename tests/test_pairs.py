@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.cli import app
 from fcdistill.files import read_jsonl
-from fcdistill.pairs import Pair, build_pairs, check_chain
+from fcdistill.pairs import Pair, PairSettings, balanced_pairs, build_pairs, check_chain
 from fcdistill.tasks.arith import ArithTask
+from fcdistill.tasks.fol_gen import FolGenTask
 from fcdistill.teachers import CHAINS, generate, load_done
 
 TASK = ArithTask(difficulty=3)
@@ -85,6 +86,41 @@ def test_limits_duplicates_and_clean_filter(problems):
     assert {x.chosen_chain for x in clean} == {"gold#0"}  # the lucky chain skipped work
     with pytest.raises(ValueError, match="chain, step"):
         build_pairs(gold, FUNCTIONS, strategy="tree")  # type: ignore[arg-type]
+
+
+def test_pairs_per_task_alike_or_each_its_own(problems):
+    folgen = FolGenTask(depth=1, distractors=1)
+    logic = folgen.problems(4, split="train")
+    played_logic = [
+        c.model_copy(update={"source": source})
+        for source, solutions in (
+            ("gold", [p.solution for p in logic]),
+            ("m", [[*p.solution[:-1], "Answer(answer='Uncertain')"] for p in logic]),
+        )
+        for c in Agent(None, folgen, AgentConfig()).replay(
+            [p.model_copy(update={"solution": s}) for p, s in zip(logic, solutions)]
+        )
+    ]
+    arith = played(problems, [p.solution for p in problems], "gold") + played(
+        problems, [[*p.solution[:-1], "Answer(answer=0)"] for p in problems], "m"
+    )
+    chains, functions = arith + played_logic, {**FUNCTIONS, "folgen": folgen.functions()}
+    found = {t: len(build_pairs([c for c in chains if c.task == t], functions)) for t in functions}
+    wrong_logic = sum(p.answer != "Uncertain" for p in logic)
+    assert found == {"arith": 6, "folgen": wrong_logic} and 0 < wrong_logic < 6
+
+    def counts(per_task):
+        pairs = balanced_pairs(chains, functions, PairSettings(per_task=per_task))
+        return {t: sum(p.task == t for p in pairs) for t in functions}
+
+    assert counts(None) == {"arith": wrong_logic, "folgen": wrong_logic}  # the task with fewest sets the number
+    assert counts(1) == {"arith": 1, "folgen": 1}
+    assert counts({"arith": 5, "folgen": 1}) == {"arith": 5, "folgen": 1}  # each its own, at most what it found
+    assert counts({"arith": 100, "folgen": 100}) == found
+    with pytest.raises(ValueError, match="no number for task.s. folgen"):
+        counts({"arith": 5})
+    with pytest.raises(ValueError, match="at least 1"):
+        PairSettings(per_task={"arith": 0})
 
 
 def test_generate_resumes_without_loss_or_duplicates(tmp_path, problems):

@@ -222,6 +222,11 @@ def test_rounds_train_on_from_the_last_model_on_fresh_problems(tmp_path):
             "backend server needs base_url",
         ),
         ({"typo_section": 1}, "typo_section: Extra inputs are not permitted"),
+        ({"pairs": {"per_task": 0}}, "pairs.per_task: Value error, every number of pairs must be at least 1"),
+        (
+            {"pairs": {"per_task": {"arith": 10, "algebra": 5}}},
+            "pairs.per_task: a number for each trained task, ['arith'] (got ['algebra', 'arith'])",
+        ),
     ],
 )
 def test_bad_run_configs_name_the_field(tmp_path, change, message):
@@ -284,6 +289,12 @@ def test_shipped_run_configs_validate():
     (task,) = on_study.tasks
     assert task.options["data"].endswith("train.jsonl") and task.eval_options["data"].endswith("test.jsonl")
     assert task.eval >= 500 and on_study.rounds.rounds == 2 and on_study.evaluation.every_round
+    # Its round 1 with four times the pairs: more training problems and pairs, one epoch, one round.
+    more = load_run_config(ROOT / "configs" / "gsm8k-on-study-1200.yaml")
+    assert [t.model_copy(update={"train": 400}) for t in more.tasks] == on_study.tasks and more.tasks[0].train > 1200
+    assert more.pairs.per_task == 4 * on_study.pairs.per_task and more.rounds.rounds == 1
+    settings = (c.model_dump(mode="json", exclude={"name", "tasks", "rounds"}) for c in (more, on_study))
+    assert differences(*settings) == ["evaluation.every_round", "pairs.per_task", "training.epochs"]
     # The study with GSM8K: the study's settings, tasks and problems, GSM8K's train split added.
     joint = load_run_config(ROOT / "configs" / "study-gsm8k.yaml")
     assert joint.tasks[:2] == study.tasks and [t.name for t in joint.tasks[2:]] == ["gsm8k"]

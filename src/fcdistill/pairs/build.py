@@ -21,7 +21,7 @@ from collections import defaultdict
 from itertools import product
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.pairs.checks import check_chain
@@ -45,9 +45,30 @@ class PairSettings(BaseModel):
     require_clean: bool = Field(
         False, description="chosen chains must have every call valid, every value used, the answer from a function"
     )
-    per_task: int | None = Field(
-        None, ge=1, description="pairs per task: every task gives the same number (the smallest task's, at most this)"
+    per_task: int | dict[str, int] | None = Field(
+        None,
+        description="pairs per task: a number (every task gives the same, the smallest task's, at most this) or "
+        "a number for each task by name (each gives at most its own, e.g. {gsm8k: 1200, arith: 300})",
     )
+
+    @field_validator("per_task")
+    @classmethod
+    def _positive(cls, value: int | dict[str, int] | None) -> int | dict[str, int] | None:
+        numbers = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(n < 1 for n in numbers):
+            raise ValueError(f"every number of pairs must be at least 1 (got {value})")
+        return value
+
+    def kept(self, found: dict[str, int]) -> dict[str, int]:
+        """How many of each task's pairs to keep, given how many each task found."""
+        if isinstance(self.per_task, dict):
+            missing = sorted(set(found) - set(self.per_task))
+            if missing:
+                raise ValueError(f"pairs.per_task gives no number for task(s) {', '.join(missing)}")
+            return {task: min(n, self.per_task[task]) for task, n in found.items()}
+        counts = [n for n in found.values() if n]
+        keep = min([*counts, *([self.per_task] if self.per_task else [])], default=0)
+        return {task: keep for task in found}
 
 
 class Pair(BaseModel):
@@ -164,8 +185,9 @@ def build_pairs(
 def balanced_pairs(
     chains: list[Chain], functions: dict[str, FunctionSet], settings: PairSettings, seed: int = 0
 ) -> list[Pair]:
-    """Pairs of each task's chains, every task giving as many as the task with fewest (at most
-    `per_task`), shuffled together: one student learns all its tasks alike."""
+    """Pairs of each task's chains, shuffled together: every task gives as many as the task with
+    fewest (at most `per_task`), so one student learns its tasks alike, or each task its own
+    number when `per_task` names them."""
     rng = random.Random(seed)
     per_task: dict[str, list[Pair]] = {}
     for task in sorted({c.task for c in chains}):
@@ -179,8 +201,7 @@ def balanced_pairs(
         )
         rng.shuffle(found)
         per_task[task] = found
-    counts = [len(found) for found in per_task.values() if found]
-    keep = min([*counts, *([settings.per_task] if settings.per_task else [])], default=0)
-    pairs = [pair for found in per_task.values() for pair in found[:keep]]
+    keep = settings.kept({task: len(found) for task, found in per_task.items()})
+    pairs = [pair for task, found in per_task.items() for pair in found[: keep[task]]]
     rng.shuffle(pairs)
     return pairs

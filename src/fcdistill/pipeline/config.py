@@ -155,6 +155,13 @@ class RunConfig(Strict):
             raise ValueError(
                 f"tasks: each task once (got {names}); evaluate other settings of a task with eval_options"
             )
+        if isinstance(self.pairs.per_task, dict):
+            trained = {t.name for t in self.tasks if t.train}
+            if set(self.pairs.per_task) != trained:
+                raise ValueError(
+                    f"pairs.per_task: a number for each trained task, {sorted(trained)} "
+                    f"(got {sorted(self.pairs.per_task)})"
+                )
         return self
 
 
