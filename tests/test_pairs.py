@@ -20,9 +20,9 @@ TASK = ArithTask(difficulty=3)
 FUNCTIONS = {"arith": TASK.functions()}
 
 
-def played(problems, solutions, source):
+def played(problems, solutions, source, task=TASK):
     """Chains of the real agent playing the given call lists (a stand-in teacher's choices)."""
-    agent = Agent(None, TASK, AgentConfig())
+    agent = Agent(None, task, AgentConfig())
     chains = agent.replay([p.model_copy(update={"solution": s}) for p, s in zip(problems, solutions)])
     return [c.model_copy(update={"source": source, "sample": i}) for i, c in enumerate(chains)]
 
@@ -91,16 +91,9 @@ def test_limits_duplicates_and_clean_filter(problems):
 def test_pairs_per_task_alike_or_each_its_own(problems):
     folgen = FolGenTask(depth=1, distractors=1)
     logic = folgen.problems(4, split="train")
-    played_logic = [
-        c.model_copy(update={"source": source})
-        for source, solutions in (
-            ("gold", [p.solution for p in logic]),
-            ("m", [[*p.solution[:-1], "Answer(answer='Uncertain')"] for p in logic]),
-        )
-        for c in Agent(None, folgen, AgentConfig()).replay(
-            [p.model_copy(update={"solution": s}) for p, s in zip(logic, solutions)]
-        )
-    ]
+    played_logic = played(logic, [p.solution for p in logic], "gold", folgen) + played(
+        logic, [[*p.solution[:-1], "Answer(answer='Uncertain')"] for p in logic], "m", folgen
+    )
     arith = played(problems, [p.solution for p in problems], "gold") + played(
         problems, [[*p.solution[:-1], "Answer(answer=0)"] for p in problems], "m"
     )
