@@ -12,8 +12,12 @@ With --llamacpp, llama.cpp (llama-cpp-python, the embedded Q4_1 GGUF of SmolLM2-
 generates every one of those turns, one prompt at a time as a single stream (it reuses the
 previous prompt's matching prefix), greedy, the same limits: the agent's batch 32 is compared
 with its generated tokens/s in the same run.
+With --limit the machine's decode limit (machine_limits.py) is measured in the weights' type at the
+end of the run, for the chains' mean context, and each batch's rate is given as a share of it.
+With more problems than slots (--n 128) the batch stays full but at the end; --no-baselines then
+skips the uncached batch-1 settings and the plain loop, which take longest.
 Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
-       [--model smollm2-135m] [--precision auto] [--llamacpp]
+       [--model smollm2-135m] [--precision auto] [--llamacpp] [--limit] [--no-baselines]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 
 import torch
 from common import arith_problems, rate_line, same_chains, setup_line
+from machine_limits import Limits
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.kv_cache import KVCache
@@ -101,6 +106,13 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--precision", default="auto", help="auto (bfloat16 where native), float32 or bfloat16")
     parser.add_argument("--llamacpp", action="store_true", help="also llama.cpp as a single stream (smollm2-135m)")
+    parser.add_argument("--limit", action="store_true", help="each batch's rate as a share of the decode limit")
+    parser.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch 1 without the KV cache and with the prefix cache only, and the plain model.generate loop",
+    )
     args = parser.parse_args()
 
     backend = LocalBackend(args.model, precision=args.precision)
@@ -112,7 +124,8 @@ def main() -> None:
     print(f"{setup_line(args.model, args.n, args.n_max)}, weights in {backend.precision}", flush=True)
 
     runs: dict[str, list[tuple[list[Chain], float]]] = {}
-    settings = [(1, "off"), (1, "prefix"), *((b, "steps") for b in sorted({1, *args.batches}))]
+    baselines = [(1, "off"), (1, "prefix")] if args.baselines else []
+    settings = [*baselines, *((b, "steps") for b in sorted({1, *args.batches}))]
     for _repeat in range(args.repeats):
         for batch, cache in settings:
             backend.batch_size = batch
@@ -127,22 +140,37 @@ def main() -> None:
                 rate_line(label, len(chains), sum(c.completion_tokens for c in chains), runs[label][-1][1]), flush=True
             )
     rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
-    reference = rows["agent, batch 1, no KV cache"][0]
+    reference = rows["agent, batch 1, no KV cache" if args.baselines else "agent, batch 1"][0]
     reply_tokens = config.sampling.max_new_tokens or task.reply_tokens
-    plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, reply_tokens)
-
+    if args.baselines:
+        plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, reply_tokens)
     if args.llamacpp:
-        llama_seconds, llama_tokens = llamacpp_loop(
-            backend, reference, config.sampling.max_new_tokens or task.reply_tokens
-        )
+        llama_seconds, llama_tokens = llamacpp_loop(backend, reference, reply_tokens)
+    if args.limit:
+        turns = sum(m["role"] == "assistant" for c in reference for m in c.messages[c.prompt_length :])
+        context = round(sum(c.prompt_tokens for c in reference) / turns)  # a turn's prompt, on average
+        limits = Limits.measure(backend.model.config.get_text_config(), backend.model.dtype)
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
-    print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
+    if args.baselines:
+        print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
     if args.llamacpp:
         print(rate_line("llama.cpp (Q4_1), single stream", len(reference), llama_tokens, llama_seconds))
     for label, (chains, seconds) in rows.items():
         tokens = sum(c.completion_tokens for c in chains)
-        print(f"{rate_line(label, len(chains), tokens, seconds)}  {plain_seconds / seconds:5.2f}x the plain loop")
+        print(
+            rate_line(label, len(chains), tokens, seconds)
+            + (f"  {plain_seconds / seconds:5.2f}x the plain loop" if args.baselines else "")
+        )
+    if args.limit:
+        print(
+            f"decode limit ({backend.model.dtype}, context {context} tokens; matmul {limits.gemm_flops / 1e9:.0f} "
+            f"GFLOP/s, copy {limits.bandwidth / 1e9:.0f} GB/s):"
+        )
+        for batch in sorted({1, *args.batches}):
+            chains, seconds = rows[f"agent, batch {batch}"]
+            rate, limit = sum(c.completion_tokens for c in chains) / seconds, limits.decode(batch, context)
+            print(f"  batch {batch:2d}: limit {limit:6.0f} generated tok/s, the agent {rate:6.1f}, {rate / limit:5.1%}")
     batch1 = rows["agent, batch 1"][1]
     for label, (_, seconds) in rows.items():
         if "cache" not in label and label != "agent, batch 1":
@@ -156,10 +184,8 @@ def main() -> None:
         )
     same = same_chains([reference, *(chains for done in runs.values() for chains, _ in done)])
     replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
-    print(
-        f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: "
-        f"{[t.strip() for t in plain_texts] == [t.strip() for t in replayed]}"
-    )
+    plain = [t.strip() for t in plain_texts] == [t.strip() for t in replayed] if args.baselines else "not run"
+    print(f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: {plain}")
 
 
 if __name__ == "__main__":

@@ -181,10 +181,12 @@ class ContinuousBatch:
         self.mask[slots] = 0
         self.mask[slots, : self.shared] = 1
         self.mask[slots, self.shared + self.width - joining :] = own_mask.to(self.mask.dtype)
-        for r, (slot, turn, row) in enumerate(zip(slots, turns, ids)):
+        for slot, turn, row in zip(slots, turns, ids):
             generator = None if self.sampling.greedy else torch.Generator(device=self.device).manual_seed(turn.seed)
             self.rows[slot] = _Row(turn, row, generator, position=len(row))
-            self._accept(self.rows[slot], logits[r])
+        joined = [self.rows[slot] for slot in slots]
+        for row, token in zip(joined, self._pick(joined, logits)):
+            self._accept(row, token)
 
     def _first_column(self, slot: int) -> int:
         own = self.mask[slot, self.shared :]
@@ -247,20 +249,27 @@ class ContinuousBatch:
         self.width += 1
         for big in self.cache.layers:
             big.keys, big.values = big._buffers[0][..., : self.width, :], big._buffers[1][..., : self.width, :]
-        for row, on, logits in zip(self.rows[:top], live, out.logits[:, -1]):
-            if on:
-                row.position += 1
-                self._accept(row, logits)
+        writing = [row for row, on in zip(self.rows[:top], live) if on]
+        for row, token in zip(writing, self._pick(writing, out.logits[:, -1][torch.tensor(live[:top])])):
+            row.position += 1
+            self._accept(row, token)
 
-    def _accept(self, row: _Row, logits: torch.Tensor) -> None:
-        """Pick the next token of a row and decide whether its reply is complete."""
-        if row.generator is None:
-            token = int(logits.argmax())
-        else:
-            scores = logits[None].float()
+    def _pick(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
+        """The next token of each row from its logits (one row of `logits` each): greedy rows
+        in one argmax (a row at a time costs ~0.2 ms each on a CPU), the others sampled from
+        their own generators."""
+        if self.sampling.greedy:
+            return logits.argmax(-1).tolist()
+        tokens = []
+        for row, scores in zip(rows, logits):
+            scores = scores[None].float()
             for warper in self.warpers:
                 scores = warper(None, scores)
-            token = int(torch.multinomial(scores.softmax(-1)[0], 1, generator=row.generator))
+            tokens.append(int(torch.multinomial(scores.softmax(-1)[0], 1, generator=row.generator)))
+        return tokens
+
+    def _accept(self, row: _Row, token: int) -> None:
+        """Take a row's next token and decide whether its reply is complete."""
         if token in self.specials:
             row.done = True
             return
