@@ -301,6 +301,13 @@ def test_shipped_run_configs_validate():
     assert joint.tasks[2].options["data"].endswith("train.jsonl") and joint.tasks[2].eval >= 500
     settings = (c.model_dump(mode="json", exclude={"name", "tasks"}) for c in (joint, study))
     assert differences(*settings) == ["evaluation.n_max"]
+    # The one student with four times GSM8K's pairs: more GSM8K problems and pairs, nothing else.
+    joint_more = load_run_config(ROOT / "configs" / "study-gsm8k-1200.yaml")
+    assert [t.model_copy(update={"train": 400}) if t.name == "gsm8k" else t for t in joint_more.tasks] == joint.tasks
+    n = joint.pairs.per_task
+    assert joint_more.pairs.per_task == {"folgen": n, "arith": n, "gsm8k": 4 * n} and joint_more.tasks[2].train > 4 * n
+    settings = (c.model_dump(mode="json", exclude={"name", "tasks"}) for c in (joint_more, joint))
+    assert differences(*settings) == ["pairs.per_task"]
     paper = load_run_config(ROOT / "configs" / "paper.yaml")
     assert paper.training.method == "lora" and any(t.startswith("server:") for t in paper.teacher.teachers)
     assert {t.name for t in paper.tasks} == {"gsm8k", "folio"}
