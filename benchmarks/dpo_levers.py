@@ -9,6 +9,9 @@ Levers:
                    (only its keys and values held; `shared_prefix.RECOMPUTE_PREFIX`), pairs recomputed
   release_memory   the heap's freed memory kept against handed back after every reference batch
                    and every step (`TrainConfig.release_memory_every` 0 against 1)
+  mmap_large       every allocation from the heap against blocks of 32 MiB and more (glibc's
+                   largest mmap threshold) mapped apart and unmapped when freed, the rest from the
+                   heap (`keep_freed_memory`'s `mmap_from`: None against its default)
   arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
                    8 per core) against one (`MALLOC_ARENA_MAX=1` in the arm's environment)
 
@@ -43,11 +46,13 @@ ARMS = {  # lever: (off, on), as printed
     "arenas": ("glibc's arenas", "one arena"),
     "recompute_prefix": ("prefix held", "prefix recomputed"),
     "release_memory": ("heap kept", "heap handed back"),
+    "mmap_large": ("all from the heap", "32 MiB+ mapped"),
 }
 
 ARM = """
 import json, sys
 from pathlib import Path
+import fcdistill.allocator as ALLOCATOR
 import fcdistill.training.dpo as dpo
 import fcdistill.training.shared_prefix as shared_prefix
 from fcdistill.pipeline.config import load_run_config
@@ -55,6 +60,8 @@ pairs, out, steps, lever, on = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]),
 update = {"max_steps": steps, "save_steps": 10**6}
 if lever == "allocator" and not on:
     dpo.keep_freed_memory = lambda: False
+if lever == "mmap_large" and not on:
+    dpo.keep_freed_memory = lambda: ALLOCATOR.keep_freed_memory(mmap_from=None)
 if lever == "recompute_pairs":
     update["recompute_pairs"] = on
 if lever == "recompute_prefix":

@@ -1,11 +1,14 @@
-"""Generation in float32 against bfloat16 weights: speed and what it changes, on the same problems.
+"""Generation in float32 against bfloat16 weights, and bf16 weights packed for oneDNN against
+plain: speed and what it changes, on the same problems.
 
 The same model runs the agent greedily on the same held-out problems (batch 32, continuous
-batching, the evaluation's step and invalid-call budgets) with its weights in float32 and in
-bfloat16, the two alternating, --repeats times each in one process. Printed: time, chains/s
-and generated tokens/s per precision (medians), the speed ratio, accuracy with its 95 % interval,
-the paired exact McNemar test between the two, and how many chains are identical. On a CPU
-without native bf16 the bfloat16 arm is emulated and slow: the probe in the machine line says.
+batching, the evaluation's step and invalid-call budgets) with its weights in float32, in
+bfloat16 as `LocalBackend` runs them (linear layers packed once for oneDNN where it can,
+`backends/packed_linear.py`) and in bfloat16 unpacked (`packed_linear.PACK` off), the arms
+alternating, --repeats times each in one process. Printed: time, chains/s and generated
+tokens/s per arm (medians), the speed ratios, accuracy with its 95 % interval, and for each
+pair compared the paired exact McNemar test and how many chains are identical. On a CPU
+without native bf16 the bfloat16 arms are emulated and slow: the probe in the machine line says.
 Usage: python benchmarks/generation_precision.py [--task arith] [--n 100] [--model smollm2-135m]
        [--n-max 10] [--repeats 2] [--seed 1]
 """
@@ -20,12 +23,15 @@ import torch
 from common import rate_line
 
 from fcdistill.agent import Agent, AgentConfig
+from fcdistill.backends import packed_linear
 from fcdistill.backends.local import LocalBackend
 from fcdistill.evaluation.stats import format_p, paired_test, wilson_interval
 from fcdistill.models.precision import describe
 from fcdistill.tasks import get_task
 
 OPTIONS = {"arith": {"difficulty": 2}, "folgen": {"depth": 3}}
+ARMS = {"float32": ("float32", False), "bfloat16": ("bfloat16", True), "bf16 unpacked": ("bfloat16", False)}
+COMPARED = [("float32", "bfloat16"), ("bf16 unpacked", "bfloat16")]  # (before, after)
 
 
 def main() -> None:
@@ -41,9 +47,11 @@ def main() -> None:
     task = get_task(args.task, **OPTIONS[args.task])
     problems = task.problems(args.n, split="test", seed=args.seed)
     config = AgentConfig(n_max=args.n_max, max_invalid=3, worked_examples=1)
-    backends = {
-        p: LocalBackend(args.model, batch_size=32, precision=p, log=lambda *a: None) for p in ("float32", "bfloat16")
-    }
+    backends = {}
+    for arm, (precision, pack) in ARMS.items():
+        packed_linear.PACK = pack
+        backends[arm] = LocalBackend(args.model, batch_size=32, precision=precision, log=lambda *a: None)
+    packed_linear.PACK = True
     print(f"machine: {describe()}, torch {torch.__version__}")
     print(f"model {args.model}, {args.n} {args.task} test problems (seed {args.seed}), greedy, batch 32", end="")
     print(f", n_max {args.n_max}")
@@ -60,18 +68,19 @@ def main() -> None:
     for p in backends:
         tokens = sum(c.completion_tokens for c in chains[p])
         runs = " / ".join(f"{s:.1f}" for s in seconds[p])
-        print(rate_line(p, args.n, tokens, median[p], width=10) + f"  (runs: {runs} s)")
-    print(f"bfloat16 vs float32: {median['float32'] / median['bfloat16']:.2f}x the chains/s (medians)")
+        print(rate_line(p, args.n, tokens, median[p], width=13) + f"  (runs: {runs} s)")
     solved = {p: [c.correct for c in chains[p]] for p in backends}
     for p, right in solved.items():
         low, high = wilson_interval(sum(right), len(right))
-        print(f"{p:>10}: accuracy {sum(right)}/{len(right)} [{100 * low:.1f}, {100 * high:.1f} %]")
-    test = paired_test(solved["float32"], solved["bfloat16"])
-    same = sum(a.messages == b.messages for a, b in zip(chains["float32"], chains["bfloat16"]))
-    print(
-        f"only float32 / only bfloat16 solved: {test.only_a} / {test.only_b}, McNemar p = {format_p(test.mcnemar_p)}; "
-        f"identical chains: {same}/{args.n}"
-    )
+        print(f"{p:>13}: accuracy {sum(right)}/{len(right)} [{100 * low:.1f}, {100 * high:.1f} %]")
+    for before, after in COMPARED:
+        test = paired_test(solved[before], solved[after])
+        same = sum(a.messages == b.messages for a, b in zip(chains[before], chains[after]))
+        print(
+            f"{after} vs {before}: {median[before] / median[after]:.2f}x the chains/s (medians); only {before} / "
+            f"only {after} solved: {test.only_a} / {test.only_b}, McNemar p = {format_p(test.mcnemar_p)}; "
+            f"identical chains: {same}/{args.n}"
+        )
 
 
 if __name__ == "__main__":

@@ -109,9 +109,11 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
 
 def test_generation_precision_follows_the_machine():
     """`auto` generates in bfloat16 exactly where the probe finds it native; bfloat16 weights
-    write well-formed chains whose answers the checker scores as usual."""
+    write well-formed chains whose answers the checker scores as usual. Their linear layers
+    are packed for oneDNN (where this torch can), with the plain layers' logits."""
     import torch
 
+    from fcdistill.backends import packed_linear
     from fcdistill.backends.local import LocalBackend
     from fcdistill.models.precision import bf16_is_fast
 
@@ -124,6 +126,19 @@ def test_generation_precision_follows_the_machine():
     chains = Agent(bf16, task, config).run(task.problems(4, seed=3))
     for chain in chains:
         assert_well_formed(chain, config, {f.name for f in task.functions()})
+    if packed_linear.packable(bf16.model):
+        assert not any(type(m) is torch.nn.Linear for m in bf16.model.modules())
+        packed_linear.PACK = False
+        try:
+            plain = LocalBackend("smollm2-135m", batch_size=4, precision="bfloat16")
+        finally:
+            packed_linear.PACK = True
+        assert any(type(m) is torch.nn.Linear for m in plain.model.modules())
+        ids = bf16.tokenizer(["Sum(3, 4) returns"] * 2, return_tensors="pt")["input_ids"]
+        with torch.inference_mode():
+            packed_logits, plain_logits = (b.model(input_ids=ids).logits.float() for b in (bf16, plain))
+        torch.testing.assert_close(packed_logits, plain_logits, rtol=0.05, atol=0.1)
+        assert (packed_logits.argmax(-1) == plain_logits.argmax(-1)).all()
     with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16"):
         LocalBackend("smollm2-135m", precision="float16")
 

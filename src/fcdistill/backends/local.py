@@ -18,6 +18,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from fcdistill.allocator import keep_freed_memory
+from fcdistill.backends import packed_linear
 from fcdistill.backends.base import Completion, Turn, TurnSource, Until, serve_in_lockstep
 from fcdistill.backends.engine import ContinuousBatch
 from fcdistill.backends.kv_cache import KVCache, Reuse
@@ -87,6 +88,8 @@ class LocalBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype).to(self.device).eval()
+        if packed_linear.PACK:
+            packed_linear.pack_linears(self.model)  # bf16 on a CPU: weights reordered once for oneDNN
         self.renderer = Renderer(self.tokenizer)
         self.chat = self.renderer.chat
         self.native_tools = self.renderer.native_tools
