@@ -13,7 +13,9 @@ generates every one of those turns, one prompt at a time as a single stream (it 
 previous prompt's matching prefix), greedy, the same limits: the agent's batch 32 is compared
 with its generated tokens/s in the same run.
 With --limit the machine's decode limit (machine_limits.py) is measured in the weights' type at the
-end of the run, for the chains' mean context, and each batch's rate is given as a share of it.
+end of the run, for the chains' mean context, and each batch's rate is given as a share of it, and
+of what the model's own linear layers, timed alone at that batch's rows, would allow
+(`linears_alone`: the kernels the agent calls, no attention, no overhead).
 With more problems than slots (--n 128) the batch stays full but at the end; --no-baselines then
 skips the uncached batch-1 settings and the plain loop, which take longest.
 Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
@@ -28,7 +30,7 @@ import time
 
 import torch
 from common import arith_problems, rate_line, same_chains, setup_line
-from machine_limits import Limits
+from machine_limits import Limits, linears_alone
 
 from fcdistill.agent import Agent, AgentConfig
 from fcdistill.backends.kv_cache import KVCache
@@ -150,6 +152,7 @@ def main() -> None:
         turns = sum(m["role"] == "assistant" for c in reference for m in c.messages[c.prompt_length :])
         context = round(sum(c.prompt_tokens for c in reference) / turns)  # a turn's prompt, on average
         limits = Limits.measure(backend.model.config.get_text_config(), backend.model.dtype)
+        floors = {batch: batch / linears_alone(backend.model, batch) for batch in sorted({1, *args.batches})}
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
     if args.baselines:
@@ -170,7 +173,10 @@ def main() -> None:
         for batch in sorted({1, *args.batches}):
             chains, seconds = rows[f"agent, batch {batch}"]
             rate, limit = sum(c.completion_tokens for c in chains) / seconds, limits.decode(batch, context)
-            print(f"  batch {batch:2d}: limit {limit:6.0f} generated tok/s, the agent {rate:6.1f}, {rate / limit:5.1%}")
+            print(
+                f"  batch {batch:2d}: limit {limit:6.0f} generated tok/s, the agent {rate:6.1f}, {rate / limit:5.1%}; "
+                f"the model's linear layers alone {floors[batch]:6.0f} tok/s ({rate / floors[batch]:5.1%})"
+            )
     batch1 = rows["agent, batch 1"][1]
     for label, (_, seconds) in rows.items():
         if "cache" not in label and label != "agent, batch 1":

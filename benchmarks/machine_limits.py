@@ -88,6 +88,24 @@ class Limits:
         return 3 * one + one
 
 
+def linears_alone(model: torch.nn.Module, batch: int) -> float:
+    """Seconds a decoding step at `batch` rows spends at least in the model's own linear layers
+    (the modules it generates with, packed or not): the first decoder layer's, each timed alone
+    on one token a row, times the layers, plus the output layer. An engine calling these
+    kernels cannot step faster, whatever the rest of its step costs."""
+    layers = model.get_decoder().layers
+    dtype = next(model.parameters()).dtype
+    modules = [m for m in layers[0].modules() if hasattr(m, "in_features")]
+    head = model.get_output_embeddings()
+    with torch.inference_mode():
+
+        def alone(module) -> float:
+            x = torch.randn(batch, 1, module.in_features, dtype=dtype)
+            return median_seconds(lambda: module(x))
+
+        return len(layers) * sum(alone(m) for m in modules) + alone(head)
+
+
 def main() -> None:
     from transformers import AutoConfig
 
