@@ -7,9 +7,9 @@ LM-head tiles), and every fresh block is page-faulted and zeroed by the kernel a
 2-core AMD EPYC with AVX512-BF16 that made a folgen DPO step (bf16 autocast) take ~20 s
 instead of ~12 s (docs/performance.md). `keep_freed_memory` makes glibc serve every
 allocation below 32 MiB from its heap and keep what is freed for the next allocation; the few
-larger blocks still get their own `mmap` (their page faults are cheap beside the work done on
-them), so that they do not fragment the heap: in the default job's DPO, 5.8 GiB at most
-instead of 7.0 (docs/performance.md). `release_free_memory` still hands the heap back on
+larger blocks still get their own `mmap`, so that they do not fragment the heap: ten of the
+default job's DPO steps peaked at 5.8 GiB instead of 7.0, at 0.91x the speed (their page faults;
+docs/performance.md). `release_free_memory` still hands the heap back on
 request (before training, after the teacher's stage).
 """
 
