@@ -1,11 +1,12 @@
 """Linear layers with their weights packed once for oneDNN, for a generating model on a CPU.
 
 A bf16 `nn.Linear` on a CPU hands its weight to oneDNN in PyTorch's layout, and oneDNN
-reorders it into its blocked layout on every call; a decoding step multiplies 2–32 rows by
-each weight, so that reorder costs about as much as the product. `pack_linears` reorders
-each weight once (`torch.ops.mkldnn._reorder_linear_weight`, what `torch.compile`'s
-freezing pass does on a CPU) and makes the layer call oneDNN's linear on the packed weight.
-The products are oneDNN's either way; their rounding may differ in the last bit.
+reorders it into its blocked layout on every call; a decoding step multiplies 1–32 rows by
+each weight, and at so few rows the reorder is a large share of the call (packed: 1.2–1.7×
+faster alone, 1.16× the agent's chains/s; docs/performance.md). `pack_linears` reorders each
+weight once (`torch.ops.mkldnn._reorder_linear_weight`, what `torch.compile`'s freezing pass
+does on a CPU) and makes the layer call oneDNN's linear on the packed weight. The products are
+oneDNN's either way: bit-identical outputs and chains in every trial measured.
 """
 
 from __future__ import annotations
