@@ -105,7 +105,7 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "trained vs base on arith (n_max 4, 4 held-out problems)" in text and "McNemar p =" in text
-    assert "Stage times: round 1: teacher chains: arith" in text
+    assert "Stages: round 1: teacher chains: arith" in text
 
     results = json.loads((out / "results.json").read_text())
     assert {(e["model"], e["n_max"]) for e in results["evaluations"]} == {
@@ -121,6 +121,10 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     gold = results["gold"][0]
     assert gold["model"] == "gold" and gold["correct"] == 4 and set(gold["by_group"]) <= {"1 operation", "2 operations"}
     assert set(results["stages"]) >= {"round 1: pairs", "round 1: training", "evaluation: base on arith"}
+    peaks = {name: stage["peak_gib"] for name, stage in results["stages"].items()}
+    assert all(0.05 < peak < 16 for peak in peaks.values()), peaks  # each stage's own peak (resident.py)
+    assert peaks["round 1: pairs"] < peaks["round 1: training"]  # no model in memory while pairing
+    assert results["rounds"][0]["training"]["peak_memory_mb"] / 1024 <= peaks["round 1: training"] + 0.01
     from fcdistill.models.precision import describe, generation_precision
 
     assert results["machine"] == f"{describe()}; generation in {generation_precision('auto')}"
@@ -146,7 +150,7 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     resumed = json.loads((out / "results.json").read_text())
     assert resumed["evaluations"] == results["evaluations"]
     assert resumed["stages"] == results["stages"]  # the first invocation's stage times are kept
-    assert "Stage times: round 1: teacher chains: arith" in " ".join(again.output.split())
+    assert "Stages: round 1: teacher chains: arith" in " ".join(again.output.split())
 
     changed = _config(tmp_path / "changed.yaml", {**TINY, "seed": 1})
     refused = runner.invoke(app, ["run", str(changed), "--out", str(out)])

@@ -177,7 +177,12 @@ def _results() -> RunResults:
                 training={"steps": 40, "seconds": 600.0, "seconds_per_pair": 3.7, "peak_memory_mb": 5000},
             )
         ],
-        stages={"chains": 300.1, "pairs": 1.2, "train": 600.0, "eval": 400.0},
+        stages={
+            "chains": {"seconds": 300.1, "peak_gib": 2.25},
+            "pairs": 1.2,  # as results written before stages had peaks
+            "train": {"seconds": 600.0, "peak_gib": 5.5},
+            "eval": {"seconds": 400.0, "peak_gib": 3.0},
+        },
     )
 
 
@@ -223,6 +228,7 @@ def test_tables_render(dom, report):
         assert re.fullmatch(r"\d\.\de-\d\d", f"{p:.2g}")
         assert f"<td>{p:.2g}</td>" in tests
     assert "<td>29</td>" in tests and "<td>3</td>" in tests
+    assert "stages: chains 300.1 s (peak 2.2 GiB), pairs 1.2 s, train 600.0 s (peak 5.5 GiB), eval 400.0 s" in dom
     breakdown = _block(r'<table id="breakdown">.*?</table>', dom)
     assert "<td>150/200 (Subtract→Sum 40, Multiply→Sum 10)</td>" in breakdown  # the trained model's first calls
 

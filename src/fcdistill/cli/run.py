@@ -31,6 +31,7 @@ def run_pipeline(
 
     from fcdistill.backends import BackendError
     from fcdistill.evaluation.display import comparisons_table, evaluations_table
+    from fcdistill.evaluation.results import stage_line
     from fcdistill.evaluation.stats import format_p
     from fcdistill.files import RecordFileError
     from fcdistill.models.embedded import ModelNotInstalled
@@ -66,9 +67,7 @@ def run_pipeline(
                 f"= {format_p(c.wilcoxon_p)}"
             )
     if results.stages:
-        console.print(
-            "Stage times: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results.stages.items())
-        )
+        console.print("Stages: " + stage_line(results.stages, "{:.0f}"))
     if results.machine:
         console.print(f"Machine: {results.machine}")
     console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  model card: {card}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from fcdistill.evaluation.compare import OVERALL, Comparison, Evaluation
 
-__all__ = ["OVERALL", "ModelInfo", "RoundInfo", "RunResults"]
+__all__ = ["OVERALL", "ModelInfo", "RoundInfo", "RunResults", "StageFigures", "stage_line"]
 
 
 class ModelInfo(BaseModel):
@@ -30,6 +30,30 @@ class RoundInfo(BaseModel):
     training: dict[str, Any] | None = Field(None, description="the training summary (log.json without its history)")
 
 
+class StageFigures(BaseModel):
+    """What one finished stage cost, as the invocation that ran it measured it."""
+
+    seconds: float
+    peak_gib: float | None = Field(
+        None, description="the largest resident set during the stage, GiB (None: not measured, older runs)"
+    )
+
+
+def stage_line(stages: dict[str, StageFigures], seconds: str = "{:.0f}") -> str:
+    """'name 12 s (peak 3.1 GiB), ...' for the CLI's summary and the report."""
+    return ", ".join(
+        f"{name} {seconds.format(f.seconds)} s" + (f" (peak {f.peak_gib:.1f} GiB)" if f.peak_gib is not None else "")
+        for name, f in stages.items()
+    )
+
+
+def with_seconds_only(stages: Any) -> Any:
+    """Stage figures as this version holds them: runs written before stages had peaks held their seconds alone."""
+    if isinstance(stages, dict):
+        return {k: {"seconds": v} if isinstance(v, int | float) else v for k, v in stages.items()}
+    return stages
+
+
 class RunResults(BaseModel):
     title: str
     models: list[ModelInfo]
@@ -39,12 +63,15 @@ class RunResults(BaseModel):
         default_factory=list, description="the gold chains of the evaluated problems, as a reference"
     )
     rounds: list[RoundInfo] = Field(default_factory=list)
-    stages: dict[str, float] = Field(
-        default_factory=dict, description="seconds per finished stage, each as the invocation that ran it measured it"
-    )
+    stages: dict[str, StageFigures] = Field(default_factory=dict, description="time and peak memory per finished stage")
     machine: str = Field(
         "", description="where the invocation that wrote these results ran, and the weights' type it generated in"
     )
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _seconds_only(cls, value: Any) -> Any:
+        return with_seconds_only(value)
 
     def comparison(self, a: str, b: str, task: str, n_max: int) -> Comparison | None:
         return next((c for c in self.comparisons if (c.a, c.b, c.task, c.n_max) == (a, b, task, n_max)), None)

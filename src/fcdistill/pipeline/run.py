@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from fcdistill.agent import Agent, AgentConfig
@@ -33,7 +34,7 @@ from fcdistill.allocator import release_free_memory
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
-from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults
+from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults, StageFigures, with_seconds_only
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.files import RunDirError, claim_directory, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
@@ -44,6 +45,7 @@ from fcdistill.pairs.card import write_dataset
 from fcdistill.pipeline.config import RunConfig, TaskSpec
 from fcdistill.progress import progress
 from fcdistill.records import Chain, Problem, Sampling
+from fcdistill.resident import peak_bytes, reset_peak
 from fcdistill.tasks import get_task
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.overlap import assert_disjoint
@@ -51,7 +53,8 @@ from fcdistill.teachers import expected_chains, generate, load_done, parse_teach
 from fcdistill.training.dpo import train
 
 SETTINGS = "run.json"
-STAGES = "stages.json"  # seconds of each finished stage, as the invocation that finished it measured them
+STAGES = "stages.json"  # seconds and peak memory of each finished stage, as the invocation that ran it measured them
+_STAGE_FILE = TypeAdapter(dict[str, StageFigures])
 
 
 class RunSetupError(ValueError):
@@ -79,7 +82,7 @@ class Pipeline:
     def __init__(self, config: RunConfig, out: Path, console: Console) -> None:
         self.config, self.out, self.console = config, out, console
         self.backends: dict[tuple[str, str, str | None], Backend] = {}
-        self.stages: dict[str, float] = {}
+        self.stages: dict[str, StageFigures] = {}
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -113,22 +116,26 @@ class Pipeline:
             return
         self.console.rule(name)
         started = time.perf_counter()
+        exact = reset_peak()
         work()
+        peak = peak_bytes() / 2**30
         release_free_memory()  # the heap a stage kept for its own reuse (allocator.py) goes back before the next
-        self.stages[name] = round(time.perf_counter() - started, 1)
-        write_text_atomic(self.out / STAGES, json.dumps(self.stages, indent=2) + "\n")
+        self.stages[name] = StageFigures(
+            seconds=round(time.perf_counter() - started, 1), peak_gib=round(peak, 2) if exact else None
+        )
+        write_text_atomic(self.out / STAGES, _STAGE_FILE.dump_json(self.stages, indent=2).decode() + "\n")
 
-    def recorded_stages(self) -> dict[str, float]:
-        """The stage times earlier invocations of this run wrote, so a resumed run keeps them."""
+    def recorded_stages(self) -> dict[str, StageFigures]:
+        """The stage figures earlier invocations of this run wrote, so a resumed run keeps them."""
         path = self.out / STAGES
         if not path.is_file():
             return {}
         try:
-            recorded = json.loads(path.read_text())
-            return {str(name): float(seconds) for name, seconds in recorded.items()}
-        except (ValueError, AttributeError, TypeError) as exc:
+            return _STAGE_FILE.validate_python(with_seconds_only(json.loads(path.read_text())))
+        except ValueError as exc:  # a ValidationError too
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             raise RunDirError(
-                f"{path}: not a file of stage times ({exc}); delete it to resume without the earlier times"
+                f"{path}: not a file of stage times ({detail}); delete it to resume without the earlier times"
             ) from None
 
     # -- rounds ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fcdistill.evaluation.compare import Comparison, Evaluation
-from fcdistill.evaluation.results import OVERALL, RunResults
+from fcdistill.evaluation.results import OVERALL, RunResults, stage_line
 from fcdistill.evaluation.stats import format_p
 from fcdistill.records import CallRecord, Chain, Message
 
@@ -128,7 +128,7 @@ def _headlines(comparisons: list[Comparison]) -> str:
 def _run_line(results: RunResults) -> str:
     parts = []
     if results.stages:
-        parts.append("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in results.stages.items()))
+        parts.append("stages: " + stage_line(results.stages, "{:.1f}"))
     for info in results.rounds:
         training = info.training or {}
         parts.append(

@@ -5,7 +5,6 @@ training log as JSON and as a plot. Runs unchanged under `accelerate launch`."""
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from fcdistill.allocator import keep_freed_memory, release_free_memory
 from fcdistill.files import claim_directory, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.precision import bf16_is_fast
+from fcdistill.resident import peak_bytes, reset_peak
 from fcdistill.training.config import TrainConfig
 from fcdistill.training.curves import plot_curves
 from fcdistill.training.data import in_blocks, load_pairs
@@ -89,6 +89,7 @@ def train(
 ) -> dict[str, Any]:
     """Train, save, and return the training summary (also written to `out/log.json`)."""
     release_free_memory()
+    reset_peak()
     keep_freed_memory()
     args = dpo_config(config, out / "checkpoints")
     path = resolve(config.model, log)
@@ -145,7 +146,7 @@ def train(
             "world_size": args.world_size,
             "seconds": round(seconds, 1),
             "seconds_per_pair": round(seconds / max(pairs_seen, 1), 3),
-            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_memory_mb": round(peak_bytes() / 2**20),  # this call's, where the system can reset the peak
             "first": steps[0] if steps else None,
             "last": steps[-1] if steps else None,
             "history": history,
