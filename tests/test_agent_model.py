@@ -62,11 +62,30 @@ def test_kv_cache_changes_nothing_but_speed(smollm2):
             assert [c.messages for c in chains] == [c.messages for c in uncached], (mode, batch)
             assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]
             reused[mode, batch] = backend.kv_cache.reused_tokens
+            if backend.engine is not None:  # every chain ended: nothing but the shared prefix is held after the call
+                assert len(backend.kv_cache.entries) <= 1 and backend.engine.cache is None
     # Across steps, a chain's own earlier turns are reused too: well under half as much to encode.
     prompt_tokens = sum(c.prompt_tokens for c in uncached)
     assert 0 < reused["prefix", 4] < reused["steps", 4] <= prompt_tokens
     assert prompt_tokens - reused["steps", 4] < (prompt_tokens - reused["prefix", 4]) / 2
     assert reused["prefix", 1] > 0 and reused["steps", 1] > 0
+
+
+def test_a_turns_entry_replaces_the_earlier_turns_it_extends(smollm2):
+    """A finished turn's KV entry drops the entries after the same prefix whose tokens it
+    extends (its chain's earlier turns); others stay."""
+    import numpy as np
+
+    from fcdistill.backends.kv_cache import Entry, KVCache
+
+    kv = KVCache(smollm2.model)
+    prefix = Entry(np.arange(40), [], 0)
+    turn_1, turn_2 = Entry(np.arange(60), [], 1, prefix), Entry(np.arange(90), [], 2, prefix)
+    diverging = Entry(np.r_[np.arange(50), 7, 7], [], 1, prefix)  # another chain, the same start
+    own_prefix = Entry(np.arange(50), [], 1, None)  # after another prefix
+    kv.entries = [prefix, turn_1, diverging, own_prefix]
+    kv.add(turn_2)
+    assert [id(e) for e in kv.entries] == [id(e) for e in (prefix, diverging, own_prefix, turn_2)]
 
 
 def test_continuous_batching_writes_the_chains_generate_writes(smollm2):

@@ -69,6 +69,15 @@ class ContinuousBatch:
         self.rows: list[_Row | None] = [None] * self.slots
         self.cache, self.mask, self.width = None, None, 0
         self.prefix: Entry | None = None
+        try:
+            self._serve(source)
+        finally:
+            # Every chain of the source has ended: of the entries only the shared prefix can serve
+            # the next call, and the slots' buffers are made again by its first rows.
+            self.kv.trim(0, self.prefix)
+            self.rows, self.cache, self.mask = [], None, None
+
+    def _serve(self, source: TurnSource) -> None:
         held: list[Turn] = []  # turns whose prompt does not start with the pinned prefix: they wait for an empty batch
         while True:
             free = [i for i, row in enumerate(self.rows) if row is None]
@@ -294,6 +303,4 @@ class ContinuousBatch:
         own = self.mask[slot, self.shared :].nonzero().squeeze(1)
         fed = len(own) - (len(row.ids) - self.shared)
         layers = [(layer.keys[slot][:, own], layer.values[slot][:, own]) for layer in self.cache.layers]
-        self.kv.entries.append(
-            Entry(np.asarray(row.ids + row.tokens[:fed], dtype=np.int64), layers, self.kv.round, self.prefix)
-        )
+        self.kv.add(Entry(np.asarray(row.ids + row.tokens[:fed], dtype=np.int64), layers, self.kv.round, self.prefix))

@@ -193,6 +193,18 @@ class KVCache:
             index = len(self.entries) - 1
         return self._prefix(self.entries[index], len(row))
 
+    def add(self, entry: Entry) -> None:
+        """A new entry, in place of the entries after the same prefix whose tokens it extends (a
+        chain's earlier turns): it matches every prompt they matched, as far, and its prompt's part
+        of the keys and values was taken from them, so they would only hold memory until trimmed."""
+        n = len(entry.ids)
+        self.entries = [
+            e
+            for e in self.entries
+            if not (e.prefix is entry.prefix and len(e.ids) <= n and np.array_equal(entry.ids[: len(e.ids)], e.ids))
+        ]
+        self.entries.append(entry)
+
     def trim(self, keep: int, pinned: Entry | None = None) -> None:
         """Keep the `keep` most recently used entries (and the pinned one): a continuous batch
         has no rounds after which to drop the entries of chains that ended."""
