@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, model_validator
 
 from fcdistill.evaluation.compare import OVERALL, Comparison, Evaluation
 
@@ -38,6 +38,12 @@ class StageFigures(BaseModel):
         None, description="the largest resident set during the stage, GiB (None: not measured, older runs)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _seconds_only(cls, data: Any) -> Any:
+        """Runs written before stages had peaks held each stage's seconds alone."""
+        return {"seconds": data} if isinstance(data, int | float) else data
+
 
 def stage_line(stages: dict[str, StageFigures], seconds: str = "{:.0f}") -> str:
     """'name 12 s (peak 3.1 GiB), ...' for the CLI's summary and the report."""
@@ -45,13 +51,6 @@ def stage_line(stages: dict[str, StageFigures], seconds: str = "{:.0f}") -> str:
         f"{name} {seconds.format(f.seconds)} s" + (f" (peak {f.peak_gib:.1f} GiB)" if f.peak_gib is not None else "")
         for name, f in stages.items()
     )
-
-
-def with_seconds_only(stages: Any) -> Any:
-    """Stage figures as this version holds them: runs written before stages had peaks held their seconds alone."""
-    if isinstance(stages, dict):
-        return {k: {"seconds": v} if isinstance(v, int | float) else v for k, v in stages.items()}
-    return stages
 
 
 class RunResults(BaseModel):
@@ -67,11 +66,6 @@ class RunResults(BaseModel):
     machine: str = Field(
         "", description="where the invocation that wrote these results ran, and the weights' type it generated in"
     )
-
-    @field_validator("stages", mode="before")
-    @classmethod
-    def _seconds_only(cls, value: Any) -> Any:
-        return with_seconds_only(value)
 
     def comparison(self, a: str, b: str, task: str, n_max: int) -> Comparison | None:
         return next((c for c in self.comparisons if (c.a, c.b, c.task, c.n_max) == (a, b, task, n_max)), None)

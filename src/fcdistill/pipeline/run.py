@@ -34,7 +34,7 @@ from fcdistill.allocator import release_free_memory
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
 from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
-from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults, StageFigures, with_seconds_only
+from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults, StageFigures
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
 from fcdistill.files import RunDirError, claim_directory, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
@@ -131,9 +131,9 @@ class Pipeline:
         if not path.is_file():
             return {}
         try:
-            return _STAGE_FILE.validate_python(with_seconds_only(json.loads(path.read_text())))
-        except ValueError as exc:  # a ValidationError too
-            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            return _STAGE_FILE.validate_json(path.read_text())
+        except ValidationError as exc:
+            detail = exc.errors()[0]["msg"]
             raise RunDirError(
                 f"{path}: not a file of stage times ({detail}); delete it to resume without the earlier times"
             ) from None
