@@ -19,7 +19,7 @@ of what the model's own linear layers, timed alone at that batch's rows, would a
 With more problems than slots (--n 128) the batch stays full but at the end; --no-baselines then
 skips the uncached batch-1 settings and the plain loop, which take longest.
 Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
-       [--model smollm2-135m] [--precision auto] [--llamacpp] [--limit] [--no-baselines]
+       [--model smollm2-135m] [--precision auto] [--device cuda] [--llamacpp] [--limit] [--no-baselines]
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--precision", default="auto", help="auto (bfloat16 where native), float32 or bfloat16")
     parser.add_argument("--llamacpp", action="store_true", help="also llama.cpp as a single stream (smollm2-135m)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where there is one)")
     parser.add_argument("--limit", action="store_true", help="each batch's rate as a share of the decode limit")
     parser.add_argument(
         "--baselines",
@@ -117,7 +118,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    backend = LocalBackend(args.model, precision=args.precision)
+    backend = LocalBackend(args.model, precision=args.precision, device=args.device)
     task, problems = arith_problems(args.n)
     config = AgentConfig(n_max=args.n_max)
     agent = Agent(backend, task, config)
@@ -151,7 +152,7 @@ def main() -> None:
     if args.limit:
         turns = sum(m["role"] == "assistant" for c in reference for m in c.messages[c.prompt_length :])
         context = round(sum(c.prompt_tokens for c in reference) / turns)  # a turn's prompt, on average
-        limits = Limits.measure(backend.model.config.get_text_config(), backend.model.dtype)
+        limits = Limits.measure(backend.model.config.get_text_config(), backend.model.dtype, backend.device)
         floors = {batch: batch / linears_alone(backend.model, batch) for batch in sorted({1, *args.batches})}
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")

@@ -7,7 +7,9 @@ Prefill and training are bound by matmul throughput; a generated token at batch 
 pass over the weights per step, so decoding is bound by whichever is slower: reading the
 weights once per step (bandwidth) or B tokens' FLOPs. `--dtype bfloat16` measures the
 matmuls and counts the weights' bytes in bf16, the type generation uses where it is native.
-Usage: python benchmarks/machine_limits.py [--model smollm2-135m] [--context 800] [--dtype float32]
+On a GPU (`--device cuda`) a 135M model's decoding step is bound by kernel launches, not by
+these limits: there they say how far the hardware is from being the bound.
+Usage: python benchmarks/machine_limits.py [--model smollm2-135m] [--context 800] [--dtype float32] [--device cpu]
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from fcdistill.models.precision import describe
 
 
 def median_seconds(fn, repeats: int = 7) -> float:
+    """The median of `repeats` timed calls after a warm-up; a GPU's queued work is waited for."""
+    wait = torch.cuda.synchronize if torch.cuda.is_available() else lambda: None
     fn()  # warm-up
     times = []
     for _ in range(repeats):
+        wait()
         started = time.perf_counter()
         fn()
+        wait()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -46,16 +52,17 @@ class Limits:
     hidden: int
 
     @classmethod
-    def measure(cls, config, dtype: torch.dtype = torch.float32) -> Limits:
-        """Time the matmuls in `dtype` and the memory copy; count the shapes of `config`
-        (a transformers text config) without loading any weights."""
+    def measure(cls, config, dtype: torch.dtype = torch.float32, device: str = "cpu") -> Limits:
+        """Time the matmuls in `dtype` and the memory copy on `device`; count the shapes of
+        `config` (a transformers text config) without loading any weights."""
         hidden, inter, heads = config.hidden_size, config.intermediate_size, config.num_attention_heads
         head_dim = getattr(config, "head_dim", None) or hidden // heads
         q, kv = heads * head_dim, getattr(config, "num_key_value_heads", heads) * head_dim
         body = config.num_hidden_layers * (hidden * (2 * q + 2 * kv) + 3 * hidden * inter)  # attention, gated MLP
-        a, w = torch.randn(512, hidden, dtype=dtype), torch.randn(hidden, inter, dtype=dtype)
-        big = torch.randn(2048, 2048, dtype=dtype)
-        source = torch.empty(256 * 2**20 // 4)
+        a = torch.randn(512, hidden, dtype=dtype, device=device)
+        w = torch.randn(hidden, inter, dtype=dtype, device=device)
+        big = torch.randn(2048, 2048, dtype=dtype, device=device)
+        source = torch.randn(256 * 2**20 // 4, device=device)
         target = torch.empty_like(source)
         return cls(
             dtype=dtype,
@@ -94,13 +101,13 @@ def linears_alone(model: torch.nn.Module, batch: int) -> float:
     on one token a row, times the layers, plus the output layer. An engine calling these
     kernels cannot step faster, whatever the rest of its step costs."""
     layers = model.get_decoder().layers
-    dtype = next(model.parameters()).dtype
+    dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
     modules = [m for m in layers[0].modules() if hasattr(m, "in_features")]
     head = model.get_output_embeddings()
     with torch.inference_mode():
 
         def alone(module) -> float:
-            x = torch.randn(batch, 1, module.in_features, dtype=dtype)
+            x = torch.randn(batch, 1, module.in_features, dtype=dtype, device=device)
             return median_seconds(lambda: module(x))
 
         return len(layers) * sum(alone(m) for m in modules) + alone(head)
@@ -115,10 +122,11 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--context", type=int, default=800, help="tokens of context a generated token attends to")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU")
     args = parser.parse_args()
 
     config = AutoConfig.from_pretrained(resolve(args.model, print)).get_text_config()
-    limits = Limits.measure(config, getattr(torch, args.dtype))
+    limits = Limits.measure(config, getattr(torch, args.dtype), args.device)
     name = {"float32": "fp32", "bfloat16": "bf16"}[args.dtype]
     print(f"machine: {describe()}, torch {torch.__version__}")
     print(

@@ -58,7 +58,8 @@ def generation_precision(precision: str, device: str | None = None) -> str:
 
 
 def describe() -> str:
-    """One line for logs and benchmark output: CPU model and capability, bf16 probe."""
+    """One line for logs and benchmark output: CPU model and capability, bf16 probe, and the
+    GPU where there is one."""
     name = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -68,4 +69,5 @@ def describe() -> str:
     return (
         f"{name}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
         f"bf16/fp32 matmul speed {cpu_bf16_speedup():.2f}×"
+        + (f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
     )
