@@ -12,6 +12,8 @@ Levers:
   mmap_large       every allocation from the heap against blocks of 32 MiB and more (glibc's
                    largest mmap threshold) mapped apart and unmapped when freed, the rest from the
                    heap (`keep_freed_memory`'s `mmap_from`: None against its default)
+  mmap_4mib        blocks of 32 MiB and more mapped apart (the default) against blocks of 4 MiB
+                   and more (`keep_freed_memory(mmap_from=4 MiB)`)
   arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
                    8 per core) against one (`MALLOC_ARENA_MAX=1` in the arm's environment)
 
@@ -47,6 +49,7 @@ ARMS = {  # lever: (off, on), as printed
     "recompute_prefix": ("prefix held", "prefix recomputed"),
     "release_memory": ("heap kept", "heap handed back"),
     "mmap_large": ("all from the heap", "32 MiB+ mapped"),
+    "mmap_4mib": ("32 MiB+ mapped", "4 MiB+ mapped"),
 }
 
 ARM = """
@@ -62,6 +65,8 @@ if lever == "allocator" and not on:
     dpo.keep_freed_memory = lambda: False
 if lever == "mmap_large" and not on:
     dpo.keep_freed_memory = lambda: ALLOCATOR.keep_freed_memory(mmap_from=None)
+if lever == "mmap_4mib" and on:
+    dpo.keep_freed_memory = lambda: ALLOCATOR.keep_freed_memory(mmap_from=4 * 2**20)
 if lever == "recompute_pairs":
     update["recompute_pairs"] = on
 if lever == "recompute_prefix":
