@@ -14,6 +14,8 @@ Levers:
                    heap (`keep_freed_memory`'s `mmap_from`: None against its default)
   mmap_4mib        blocks of 32 MiB and more mapped apart (the default) against blocks of 4 MiB
                    and more (`keep_freed_memory(mmap_from=4 MiB)`)
+  kernel_cache     oneDNN's and ideep's kernel caches at their default of 1024 kernels each against
+                   `fcdistill.kernels.KERNEL_CACHE` (set in the arm's environment)
   arenas           glibc's malloc arenas as it makes them (one per thread that allocates, up to
                    8 per core) against one (`MALLOC_ARENA_MAX=1` in the arm's environment)
 
@@ -39,6 +41,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fcdistill.kernels import KERNEL_CACHE, VARIABLES
 from fcdistill.models.precision import describe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +53,11 @@ ARMS = {  # lever: (off, on), as printed
     "release_memory": ("heap kept", "heap handed back"),
     "mmap_large": ("all from the heap", "32 MiB+ mapped"),
     "mmap_4mib": ("32 MiB+ mapped", "4 MiB+ mapped"),
+    "kernel_cache": ("1024 kernels kept", f"{KERNEL_CACHE} kept"),
+}
+ENVIRONMENT = {  # lever: (off, on), set in the arm's environment
+    "arenas": ({}, {"MALLOC_ARENA_MAX": "1"}),
+    "kernel_cache": (dict.fromkeys(VARIABLES, "1024"), dict.fromkeys(VARIABLES, str(KERNEL_CACHE))),
 }
 
 ARM = """
@@ -96,7 +104,7 @@ def run_arm(pairs: str, steps: int, lever: str, on: bool) -> dict:
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, **({"MALLOC_ARENA_MAX": "1"} if lever == "arenas" and on else {})},
+            env={**os.environ, **ENVIRONMENT.get(lever, ({}, {}))[on]},
         )
     if done.returncode != 0:
         sys.exit(f"the {ARMS[lever][on]} arm failed:\n{done.stderr[-3000:]}")

@@ -23,6 +23,25 @@ def test_bf16_autocast_follows_the_probe(tmp_path):
     assert "threads" in line and f"{speedup:.2f}" in line
 
 
+def test_kernel_caches_are_bounded_on_import_unless_the_environment_says_otherwise():
+    """The capacities must be in the environment before torch's first oneDNN kernel: set on
+    importing `fcdistill`, before torch; a value the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    from fcdistill.kernels import KERNEL_CACHE, VARIABLES
+
+    show = "import os, fcdistill, torch; print(*(os.environ[v] for v in fcdistill.kernels.VARIABLES))"
+    clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    default = subprocess.run([sys.executable, "-c", show], env=clean, capture_output=True, text=True, check=True)
+    assert default.stdout.split() == [str(KERNEL_CACHE)] * len(VARIABLES)
+    chosen = subprocess.run(
+        [sys.executable, "-c", show], env={**clean, VARIABLES[0]: "7"}, capture_output=True, text=True, check=True
+    )
+    assert chosen.stdout.split() == ["7", str(KERNEL_CACHE)]
+
+
 def test_progress_in_a_log_file_is_lines():
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
