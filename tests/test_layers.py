@@ -9,7 +9,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "src" / "fcdistill"
 LAYERS = [
-    {"records", "files", "progress", "configfile", "allocator", "resident"},  # data, files, memory: nothing of ours
+    {"records", "files", "progress", "configfile", "allocator", "kernels", "resident"},  # records, files, memory
     {"functions", "models"},  # callable functions; model names and the machine's precision
     {"tasks"},  # problems, their functions and checkers
     {"backends"},  # models that write replies

@@ -4,10 +4,11 @@ On a CPU with bf16 (and for some fp32 shapes) torch runs a matmul through oneDNN
 compiles a kernel ("primitive") per shape and keeps it, with its own buffers, in two caches
 (oneDNN's and torch's ideep layer's) of up to 1024 entries each. A DPO step or an agent's
 prefill sees new shapes at nearly every sequence length, so the caches fill with kernels never
-used again: forwards and backwards of 25 sequence lengths held 1.1 GiB more at the default than
-with 32 kept, at the same speed (docs/performance.md). A step reuses its own few shapes (one per
-weight shape and direction, shared by every layer), so a small cache keeps every hit that
-matters; with 4 kept, the layers' kernels evict each other and the step is 1.24x slower.
+used again: ten DPO steps of the default job peaked at 4.30 GiB with 32 kept against 5.52 GiB
+at the default, 1.08x the speed, the losses identical (`benchmarks/dpo_levers.py --lever
+kernel_cache`, docs/performance.md). A step reuses its own few shapes (one per weight shape and
+direction, shared by every layer), so a small cache keeps the hits that matter; with 4 kept the
+layers' kernels evict each other (1.24x slower in docs/performance.md's measurement).
 
 The capacities are read from the environment when torch makes its first oneDNN kernel, so
 `bound_kernel_caches` runs on import of `fcdistill`; a value already in the environment wins.
