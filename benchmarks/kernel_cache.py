@@ -5,7 +5,10 @@ Each arm is `fcdistill eval` — the stage the main job runs — on the same pro
 process, the capacities set in its environment (they are read at the process's first oneDNN
 kernel); the arms alternate, --repeats times each. Timed: the whole process. Peak: its resident
 set (`wait4`). The DPO side of the same lever is `dpo_levers.py --lever kernel_cache`.
-Usage: python benchmarks/kernel_cache.py [--task folgen] [--n 60] [--model smollm2-135m] [--repeats 1]
+With --lengths, how the capacity was chosen instead: the model's forward and backward under bf16
+autocast on 2 rows at 25 lengths (200, 230, ..., 920 tokens), a fresh process for each capacity
+(1024, 64, 32, 4): its time and its resident high-water mark.
+Usage: python benchmarks/kernel_cache.py [--task folgen] [--n 60] [--model smollm2-135m] [--repeats 1] [--lengths]
 """
 
 from __future__ import annotations
@@ -24,6 +27,37 @@ from fcdistill.kernels import KERNEL_CACHE, VARIABLES
 from fcdistill.models.precision import describe
 
 ARMS = {"1024 kernels kept": 1024, f"{KERNEL_CACHE} kept": KERNEL_CACHE}
+CAPACITIES = (1024, 64, 32, 4)
+LENGTHS = """
+import sys, time, torch
+from transformers import AutoModelForCausalLM
+from fcdistill.allocator import keep_freed_memory
+from fcdistill.models import resolve
+from fcdistill.resident import peak_bytes
+keep_freed_memory()
+model = AutoModelForCausalLM.from_pretrained(resolve(sys.argv[1], lambda *a: None), dtype=torch.float32)
+start = time.perf_counter()
+for n in range(200, 950, 30):
+    ids = torch.randint(0, 1000, (2, n), generator=torch.Generator().manual_seed(n))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(input_ids=ids).logits.float().mean().backward()
+print(time.perf_counter() - start, peak_bytes() / 2**30)
+"""
+
+
+def lengths(model: str) -> None:
+    """Forwards and backwards at 25 lengths, at each capacity in a fresh process."""
+    print(f"forward + backward, bf16 autocast, 2 rows at 25 lengths of 200-920 tokens, {model}")
+    for capacity in CAPACITIES:
+        done = subprocess.run(
+            [sys.executable, "-c", LENGTHS, model],
+            env={**os.environ, **dict.fromkeys(VARIABLES, str(capacity))},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seconds, peak = (float(x) for x in done.stdout.split()[-2:])
+        print(f"{capacity:>5} kernels kept: {seconds:6.1f} s   peak {peak:5.2f} GiB")
 
 
 def run_arm(capacity: int, args: argparse.Namespace, out: Path) -> tuple[float, float, str]:
@@ -52,8 +86,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60)
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--lengths", action="store_true", help="how the capacity was chosen (see above)")
     args = parser.parse_args()
     print(f"machine: {describe()}")
+    if args.lengths:
+        return lengths(args.model)
     print(f"fcdistill eval --model {args.model} --task {args.task} --n {args.n} --n-max 10, each arm a fresh process")
     runs: dict[str, list[tuple[float, float, str]]] = {arm: [] for arm in ARMS}
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,8 @@ with kernels never used again: ten DPO steps of the default job peaked at 4.30 G
 against 5.52 GiB at the default, 1.08x the speed, the losses identical
 (`benchmarks/dpo_levers.py --lever kernel_cache`, docs/performance.md). A step reuses its own
 few shapes (one per weight shape and direction, shared by every layer), so a small cache keeps
-the hits that matter; with 4 kept the layers' kernels evict each other (1.24x slower in
-docs/performance.md's measurement).
+the hits that matter; with 4 kept the layers' kernels evict each other (1.28x slower:
+`benchmarks/kernel_cache.py --lengths`).
 
 The capacities are read from the environment when torch makes its first oneDNN kernel, so
 `bound_kernel_caches` runs on import of `fcdistill`; a value already in the environment wins.
