@@ -41,7 +41,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fcdistill.kernels import KERNEL_CACHE, VARIABLES
+from fcdistill.kernels import KERNEL_CACHE, capacity_environment
 from fcdistill.models.precision import describe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ ARMS = {  # lever: (off, on), as printed
 }
 ENVIRONMENT = {  # lever: (off, on), set in the arm's environment
     "arenas": ({}, {"MALLOC_ARENA_MAX": "1"}),
-    "kernel_cache": (dict.fromkeys(VARIABLES, "1024"), dict.fromkeys(VARIABLES, str(KERNEL_CACHE))),
+    "kernel_cache": (capacity_environment(1024), capacity_environment(KERNEL_CACHE)),
 }
 
 ARM = """

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fcdistill.kernels import KERNEL_CACHE, VARIABLES
+from fcdistill.kernels import KERNEL_CACHE, capacity_environment
 from fcdistill.models.precision import describe
 
 ARMS = {"1024 kernels kept": 1024, f"{KERNEL_CACHE} kept": KERNEL_CACHE}
@@ -51,7 +51,7 @@ def lengths(model: str) -> None:
     for capacity in CAPACITIES:
         done = subprocess.run(
             [sys.executable, "-c", LENGTHS, model],
-            env={**os.environ, **dict.fromkeys(VARIABLES, str(capacity))},
+            env={**os.environ, **capacity_environment(capacity)},
             capture_output=True,
             text=True,
             check=True,
@@ -64,18 +64,16 @@ def run_arm(capacity: int, args: argparse.Namespace, out: Path) -> tuple[float, 
     """Seconds, peak GiB and the chains (their timings left out) of one evaluation in a fresh process."""
     command = [sys.executable, "-m", "fcdistill", "eval", "--model", args.model, "--task", args.task]
     command += ["--n", str(args.n), "--n-max", "10", "--max-invalid", "3", "--out", str(out), "--show", "0"]
+    log = out.with_suffix(".log")  # a file, not a pipe: nothing reads it while the child runs
     start = time.perf_counter()
-    child = subprocess.Popen(
-        command,
-        env={**os.environ, **dict.fromkeys(VARIABLES, str(capacity))},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(child.pid, 0)
+    with log.open("wb") as stderr:
+        child = subprocess.Popen(
+            command, env={**os.environ, **capacity_environment(capacity)}, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"the evaluation with {capacity} kernels kept failed:\n{child.stderr.read().decode()[-3000:]}")
-    child.stderr.close()
+        sys.exit(f"the evaluation with {capacity} kernels kept failed:\n{log.read_text()[-3000:]}")
     chains = [json.loads(line) for line in (out / "chains.jsonl").read_text().splitlines()]
     return seconds, usage.ru_maxrss / 2**20, json.dumps([{**c, "seconds": None} for c in chains])
 
@@ -90,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {describe()}")
     if args.lengths:
-        return lengths(args.model)
+        lengths(args.model)
+        return
     print(f"fcdistill eval --model {args.model} --task {args.task} --n {args.n} --n-max 10, each arm a fresh process")
     runs: dict[str, list[tuple[float, float, str]]] = {arm: [] for arm in ARMS}
     with tempfile.TemporaryDirectory() as tmp:

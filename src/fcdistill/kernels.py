@@ -23,7 +23,12 @@ KERNEL_CACHE = 32
 VARIABLES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")  # oneDNN's, torch's ideep's
 
 
+def capacity_environment(capacity: int) -> dict[str, str]:
+    """The environment variables that keep at most `capacity` kernels in each cache."""
+    return dict.fromkeys(VARIABLES, str(capacity))
+
+
 def bound_kernel_caches(capacity: int = KERNEL_CACHE) -> None:
     """Keep at most `capacity` kernels in each cache, unless the environment says otherwise."""
-    for name in VARIABLES:
-        os.environ.setdefault(name, str(capacity))
+    for name, value in capacity_environment(capacity).items():
+        os.environ.setdefault(name, value)
