@@ -1,11 +1,12 @@
 """Chains per second of the local backend at several batch sizes, against a plain
 `model.generate` loop over the same prompts, measured in one run.
 
-The greedy agent runs the same problems at batch 1, 8, 16, 32 (the KV cache reused across
-chains and steps, the default), and at batch 1 with only the shared prompt prefix cached and
-with no cache at all; the plain loop then generates every step of the batch-1
-chains again, one prompt at a time, with nothing but the tokenizer and `model.generate`
-(same stop strings, same token limit). Every setting must give identical chains.
+The greedy agent runs the same problems (arith, or --task folgen; the main job's options) at
+batch 1, 8, 16, 32 (the KV cache reused across chains and steps, the default), and at batch 1
+with only the shared prompt prefix cached and with no cache at all; the plain loop then
+generates every step of the batch-1 chains again, one prompt at a time, with nothing but the
+tokenizer and `model.generate` (same stop strings, same token limit). In float32 every setting
+must give identical chains (in bf16 a row's rounding depends on the rows beside it).
 With --repeats N each agent setting runs N times, the settings interleaved within each
 repeat (this machine's speed drifts by ~10 % over minutes); times are medians.
 With --llamacpp, llama.cpp (llama-cpp-python, the embedded Q4_1 GGUF of SmolLM2-135M) also
@@ -15,11 +16,17 @@ with its generated tokens/s in the same run.
 With --limit the machine's decode limit (machine_limits.py) is measured in the weights' type at the
 end of the run, for the chains' mean context, and each batch's rate is given as a share of it, and
 of what the model's own linear layers, timed alone at that batch's rows, would allow
-(`linears_alone`: the kernels the agent calls, no attention, no overhead).
+(`linears_alone`: the kernels the agent calls, no attention, no overhead), and of the work
+limit: the decode limit for the generated tokens plus the prefill limit for the prompt tokens
+the agent had to encode (function results, new turns' headers), which no engine skips.
+With --lookahead 0 4 every batch runs without and with drafted tokens (engine.LOOKAHEAD is the
+default); each row reports the prompt tokens it encoded and the drafts it kept.
 With more problems than slots (--n 128) the batch stays full but at the end; --no-baselines then
-skips the uncached batch-1 settings and the plain loop, which take longest.
-Usage: python benchmarks/batch_throughput.py [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
+skips the uncached batch-1 settings and the plain loop, which take longest, and runs batch 1
+only where --batches names it.
+Usage: python benchmarks/batch_throughput.py [--task arith] [--n 32] [--batches 1 8 16 32] [--n-max 6] [--repeats 1]
        [--model smollm2-135m] [--precision auto] [--device cuda] [--llamacpp] [--limit] [--no-baselines]
+       [--lookahead 0 4]
 """
 
 from __future__ import annotations
@@ -29,11 +36,11 @@ import statistics
 import time
 
 import torch
-from common import arith_problems, rate_line, same_chains, setup_line
+from common import OPTIONS, rate_line, same_chains, setup_line, task_problems
 from machine_limits import Limits, linears_alone
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.backends.kv_cache import KVCache
+from fcdistill.backends import engine
 from fcdistill.backends.local import LocalBackend
 from fcdistill.models.precision import describe
 from fcdistill.records import Chain
@@ -102,6 +109,7 @@ def llamacpp_loop(backend: LocalBackend, chains: list[Chain], max_new_tokens: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--task", default="arith", choices=sorted(OPTIONS), help="with the main job's options")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--n-max", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=1, help="runs of each agent setting; times are medians")
@@ -111,6 +119,13 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where there is one)")
     parser.add_argument("--limit", action="store_true", help="each batch's rate as a share of the decode limit")
     parser.add_argument(
+        "--lookahead",
+        type=int,
+        nargs="+",
+        default=[engine.LOOKAHEAD],
+        help="draft tokens a greedy row checks per step (0: none); several values: each batch with each",
+    )
+    parser.add_argument(
         "--baselines",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -119,31 +134,40 @@ def main() -> None:
     args = parser.parse_args()
 
     backend = LocalBackend(args.model, precision=args.precision, device=args.device)
-    task, problems = arith_problems(args.n)
+    task, problems = task_problems(args.task, args.n)
     config = AgentConfig(n_max=args.n_max)
     agent = Agent(backend, task, config)
     agent.run(problems[:2])  # warm-up
     print(f"machine: {describe()}, torch {torch.__version__}")
-    print(f"{setup_line(args.model, args.n, args.n_max)}, weights in {backend.precision}", flush=True)
+    print(f"{setup_line(args.model, args.n, args.n_max, args.task)}, weights in {backend.precision}", flush=True)
+
+    def label(batch: int, cache: str, lookahead: int) -> str:
+        suffix = {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
+        if cache == "steps" and len(args.lookahead) > 1:
+            suffix = f", lookahead {lookahead}"
+        return f"agent, batch {batch}{suffix}"
 
     runs: dict[str, list[tuple[list[Chain], float]]] = {}
-    baselines = [(1, "off"), (1, "prefix")] if args.baselines else []
-    settings = [*baselines, *((b, "steps") for b in sorted({1, *args.batches}))]
+    work: dict[str, tuple[int, int, int]] = {}  # tokens encoded from prompts, drafted, drafts kept
+    baselines = [(1, "off", 0), (1, "prefix", 0)] if args.baselines else []
+    batches = sorted({1, *args.batches} if args.baselines else set(args.batches))
+    agents = [(b, "steps", k) for b in batches for k in args.lookahead]
     for _repeat in range(args.repeats):
-        for batch, cache in settings:
-            backend.batch_size = batch
-            backend.kv_cache = KVCache(backend.model, across_steps=cache == "steps") if cache != "off" else None
+        for batch, cache, lookahead in [*baselines, *agents]:
+            backend.configure(batch_size=batch, kv_cache=cache)
+            if backend.engine is not None:
+                backend.engine.lookahead = lookahead
             started = time.perf_counter()
             chains = agent.run(problems)
-            label = (
-                f"agent, batch {batch}" + {"off": ", no KV cache", "prefix": ", prefix cache only", "steps": ""}[cache]
-            )
-            runs.setdefault(label, []).append((chains, time.perf_counter() - started))
-            print(
-                rate_line(label, len(chains), sum(c.completion_tokens for c in chains), runs[label][-1][1]), flush=True
-            )
-    rows = {label: (done[0][0], statistics.median(seconds for _, seconds in done)) for label, done in runs.items()}
-    reference = rows["agent, batch 1, no KV cache" if args.baselines else "agent, batch 1"][0]
+            seconds = time.perf_counter() - started
+            name = label(batch, cache, lookahead)
+            runs.setdefault(name, []).append((chains, seconds))
+            encoded = sum(c.prompt_tokens for c in chains) - (backend.kv_cache.reused_tokens if backend.kv_cache else 0)
+            drafts = (backend.engine.drafted, backend.engine.confirmed) if backend.engine else (0, 0)
+            work[name] = (encoded, *drafts)
+            print(rate_line(name, len(chains), sum(c.completion_tokens for c in chains), seconds), flush=True)
+    rows = {name: (done[0][0], statistics.median(seconds for _, seconds in done)) for name, done in runs.items()}
+    reference = rows[label(1, "off", 0) if args.baselines else label(*agents[0])][0]
     reply_tokens = config.sampling.max_new_tokens or task.reply_tokens
     if args.baselines:
         plain_seconds, plain_tokens, plain_texts = plain_loop(backend, reference, reply_tokens)
@@ -153,42 +177,49 @@ def main() -> None:
         turns = sum(m["role"] == "assistant" for c in reference for m in c.messages[c.prompt_length :])
         context = round(sum(c.prompt_tokens for c in reference) / turns)  # a turn's prompt, on average
         limits = Limits.measure(backend.model.config.get_text_config(), backend.model.dtype, backend.device)
-        floors = {batch: batch / linears_alone(backend.model, batch) for batch in sorted({1, *args.batches})}
+        floors = {batch: batch / linears_alone(backend.model, batch) for batch in batches}
 
     print(f"all together{f' (agent: medians of {args.repeats} runs)' if args.repeats > 1 else ''}:")
     if args.baselines:
         print(rate_line("plain model.generate loop", len(reference), plain_tokens, plain_seconds))
     if args.llamacpp:
         print(rate_line("llama.cpp (Q4_1), single stream", len(reference), llama_tokens, llama_seconds))
-    for label, (chains, seconds) in rows.items():
-        tokens = sum(c.completion_tokens for c in chains)
+    for name, (chains, seconds) in rows.items():
+        encoded, drafted, kept = work[name]
         print(
-            rate_line(label, len(chains), tokens, seconds)
+            rate_line(name, len(chains), sum(c.completion_tokens for c in chains), seconds)
             + (f"  {plain_seconds / seconds:5.2f}x the plain loop" if args.baselines else "")
+            + f"  {encoded} prompt tokens encoded"
+            + (f", {kept}/{drafted} drafts kept" if drafted else "")
         )
     if args.limit:
         print(
             f"decode limit ({backend.model.dtype}, context {context} tokens; matmul {limits.gemm_flops / 1e9:.0f} "
-            f"GFLOP/s, copy {limits.bandwidth / 1e9:.0f} GB/s):"
+            f"GFLOP/s, copy {limits.bandwidth / 1e9:.0f} GB/s); the work limit adds the prompt tokens encoded "
+            f"at the prefill limit ({limits.prefill(context):.0f} tok/s):"
         )
-        for batch in sorted({1, *args.batches}):
-            chains, seconds = rows[f"agent, batch {batch}"]
-            rate, limit = sum(c.completion_tokens for c in chains) / seconds, limits.decode(batch, context)
+        for batch, _, lookahead in agents:
+            name = label(batch, "steps", lookahead)
+            chains, seconds = rows[name]
+            tokens = sum(c.completion_tokens for c in chains)
+            rate, limit = tokens / seconds, limits.decode(batch, context)
+            at_limits = tokens / limit + work[name][0] / limits.prefill(context)
             print(
-                f"  batch {batch:2d}: limit {limit:6.0f} generated tok/s, the agent {rate:6.1f}, {rate / limit:5.1%}; "
-                f"the model's linear layers alone {floors[batch]:6.0f} tok/s ({rate / floors[batch]:5.1%})"
+                f"  {name}: limit {limit:6.0f} generated tok/s, the agent {rate:6.1f}, {rate / limit:5.1%}; "
+                f"the model's linear layers alone {floors[batch]:6.0f} tok/s ({rate / floors[batch]:5.1%}); "
+                f"work limit {tokens / at_limits:6.0f} tok/s ({rate * at_limits / tokens:5.1%})"
             )
-    batch1 = rows["agent, batch 1"][1]
-    for label, (_, seconds) in rows.items():
-        if "cache" not in label and label != "agent, batch 1":
-            print(f"speed-up {label} vs agent, batch 1: {batch1 / seconds:.2f}x")
+    for lookahead in args.lookahead if 1 in batches else []:
+        batch1 = rows[label(1, "steps", lookahead)][1]
+        for batch in sorted(set(args.batches) - {1}):
+            name = label(batch, "steps", lookahead)
+            print(f"speed-up {name} vs {label(1, 'steps', lookahead)}: {batch1 / rows[name][1]:.2f}x")
     if args.llamacpp:
-        chains32, seconds32 = rows[f"agent, batch {max(args.batches)}"]
-        agent_rate = sum(c.completion_tokens for c in chains32) / seconds32
-        print(
-            f"agent, batch {max(args.batches)} vs llama.cpp single stream: "
-            f"{agent_rate / (llama_tokens / llama_seconds):.2f}x the generated tok/s"
-        )
+        for lookahead in args.lookahead:
+            name = label(max(args.batches), "steps", lookahead)
+            chains, seconds = rows[name]
+            ratio = sum(c.completion_tokens for c in chains) / seconds / (llama_tokens / llama_seconds)
+            print(f"{name} vs llama.cpp single stream: {ratio:.2f}x the generated tok/s")
     same = same_chains([reference, *(chains for done in runs.values() for chains, _ in done)])
     replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
     plain = [t.strip() for t in plain_texts] == [t.strip() for t in replayed] if args.baselines else "not run"

@@ -5,19 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fcdistill.records import Chain
+from fcdistill.tasks import get_task
 from fcdistill.tasks.arith import ArithTask
+from fcdistill.tasks.base import Task
 
 DIFFICULTY = 2
+OPTIONS = {"arith": {"difficulty": DIFFICULTY}, "folgen": {"depth": 3, "distractors": 4}}  # the main job's
+
+
+def task_problems(name: str, n: int) -> tuple[Task, list]:
+    """The task (with the main job's options) and its first `n` problems (seed 0)."""
+    task = get_task(name, **OPTIONS[name])
+    return task, task.problems(n, seed=0)
 
 
 def arith_problems(n: int) -> tuple[ArithTask, list]:
     """The arith task and its first `n` problems (seed 0): every agent benchmark runs these."""
-    task = ArithTask(difficulty=DIFFICULTY)
-    return task, task.problems(n, seed=0)
+    return task_problems("arith", n)
 
 
-def setup_line(model: str, n: int, n_max: int) -> str:
-    return f"model {model}, {n} arith problems (difficulty {DIFFICULTY}), greedy, n_max {n_max}"
+def setup_line(model: str, n: int, n_max: int, task: str = "arith") -> str:
+    options = ", ".join(f"{key} {value}" for key, value in OPTIONS[task].items())
+    return f"model {model}, {n} {task} problems ({options}), greedy, n_max {n_max}"
 
 
 def rate_line(label: str, chains: int, tokens: int, seconds: float, width: int = 34) -> str:

@@ -102,8 +102,9 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
     decoded, step = [], continuous.engine._step  # the rows each decoding step's forward computes
 
     def counted_step():
+        live = sum(row is not None for row in continuous.engine.rows)
         hook = continuous.model.register_forward_pre_hook(
-            lambda _, args, kwargs: decoded.append(len(kwargs["input_ids"])), with_kwargs=True
+            lambda _, args, kwargs: decoded.append((len(kwargs["input_ids"]), live)), with_kwargs=True
         )
         step()
         hook.remove()
@@ -123,7 +124,32 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
         assert (
             len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1
         )  # rows did leave at different times
-    assert min(decoded) < 8 == max(decoded)  # steps computed only the slots up to the last live row
+    assert all(rows == live for rows, live in decoded)  # rows moved down into free slots: live rows only
+    assert min(rows for rows, _ in decoded) < 8 == max(rows for rows, _ in decoded)
+
+
+def test_drafted_tokens_change_no_reply(smollm2):
+    """A greedy row checks tokens drafted from its context in the step that writes its next
+    token: the same chains as decoding one token at a time (float32), and drafts were kept."""
+    from fcdistill.backends.engine import LOOKAHEAD
+    from fcdistill.tasks.fol_gen import FolGenTask
+
+    engine = smollm2.engine
+    try:
+        for task in (ArithTask(difficulty=2), FolGenTask(depth=2, distractors=2)):
+            problems = task.problems(8, seed=17)
+            runs = {}
+            for lookahead in (0, LOOKAHEAD):
+                engine.lookahead, drafted, kept = lookahead, engine.drafted, engine.confirmed
+                runs[lookahead] = Agent(smollm2, task, AgentConfig(n_max=4)).run(problems)
+                if lookahead:  # measured: about half the drafts are kept
+                    assert engine.drafted > drafted and engine.confirmed - kept > (engine.drafted - drafted) / 4
+                else:
+                    assert (engine.drafted, engine.confirmed) == (drafted, kept)
+            assert [c.messages for c in runs[0]] == [c.messages for c in runs[LOOKAHEAD]], task.name
+            assert [c.completion_tokens for c in runs[0]] == [c.completion_tokens for c in runs[LOOKAHEAD]]
+    finally:
+        engine.lookahead = LOOKAHEAD
 
 
 def test_generation_precision_follows_the_machine():
@@ -204,7 +230,7 @@ def test_base_model_runs_through_plain_transcripts():
     config = AgentConfig(n_max=3, max_invalid=1)
     chains = Agent(gemma, task, config).run(task.problems(4, seed=2))
     assert not gemma.kv_cache.enabled  # sliding-window layers: every prompt is encoded whole
-    gemma.kv_cache = None
+    gemma.configure(kv_cache="off")
     assert [c.messages for c in Agent(gemma, task, config).run(task.problems(4, seed=2))] == [
         c.messages for c in chains
     ]

@@ -5,8 +5,14 @@ decoded, and starts no new row until then. Here a row whose reply is complete le
 (its prompt and reply become a KV cache entry for its chain's next turn) and the next ready
 turn takes its slot at the following step: its prompt, less what the cache holds, is encoded
 in one forward pass for all the rows joining, and its keys and values are copied into the
-slot. Rows are right-aligned: every row's latest token sits in the last column, a joining
-row's tokens end there too, and the columns before a row's first token are masked.
+slot. Rows are right-aligned: a step's tokens end in its last column, a joining row's
+tokens end there too, and the columns before a row's first token are masked. When rows have
+left, the highest rows move down into their slots, so a step computes live rows only.
+
+A greedy row also checks, in the step that writes its next token, a few tokens drafted
+from its own context (`lookup`): a reply copies names, numbers and call syntax from its
+prompt, and a repeating model its own earlier turns, so a step often keeps several tokens.
+A rejected draft's column is masked (a hole in the row), so replies do not change.
 
 Every row starts with the same prefix (the system prompt, function descriptions and worked
 examples), held once and read once per layer for all rows (`shared_prefix_attention`).
@@ -23,18 +29,22 @@ import numpy as np
 import torch
 from transformers import TemperatureLogitsWarper, TopPLogitsWarper
 
+from fcdistill.backends import lookup
 from fcdistill.backends.base import Completion, Turn, TurnSource, Until
 from fcdistill.backends.kv_cache import ROOM, Entry, GrowingLayer, KVCache, common_prefix, growing_cache
 from fcdistill.records import Sampling
 
 SHRINK = 128  # unused columns on the left worth a copy to drop
-LIVE_SLOTS_ONLY = True  # a decoding step computes the slots up to the last live row; off only to measure it
+LOOKAHEAD = 4  # tokens a greedy row may draft from its context and check in a step; 0: none
+STEP_TOKENS = 32  # positions a decoding step's forward may compute with drafts (slots x columns)
+LIVE_SLOTS_ONLY = True  # rows move down into free slots and a step computes live rows only; off only to measure it
 
 
 @dataclass
 class _Row:
     turn: Turn
     ids: list[int]  # the prompt's tokens
+    context: np.ndarray  # the same, for drafting
     generator: torch.Generator | None
     tokens: list[int] = field(default_factory=list)  # generated so far (the last one not fed yet)
     text: str = ""
@@ -50,6 +60,8 @@ class ContinuousBatch:
         self.device = model.device
         self.pad = tokenizer.pad_token_id
         self.specials = set(tokenizer.all_special_ids)
+        self.lookahead, self.step_tokens = LOOKAHEAD, STEP_TOKENS
+        self.drafted = self.confirmed = 0  # draft tokens fed and kept, over this engine's life
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -192,7 +204,7 @@ class ContinuousBatch:
         self.mask[slots, self.shared + self.width - joining :] = own_mask.to(self.mask.dtype)
         for slot, turn, row in zip(slots, turns, ids):
             generator = None if self.sampling.greedy else torch.Generator(device=self.device).manual_seed(turn.seed)
-            self.rows[slot] = _Row(turn, row, generator, position=len(row))
+            self.rows[slot] = _Row(turn, row, np.asarray(row, dtype=np.int64), generator, position=len(row))
         joined = [self.rows[slot] for slot in slots]
         for row, token in zip(joined, self._pick(joined, logits)):
             self._accept(row, token)
@@ -232,17 +244,32 @@ class ContinuousBatch:
     # -- decoding ---------------------------------------------------------------------------
 
     def _step(self) -> None:
-        """One token for every row still writing. The forward covers the slots up to the last
-        live row: joining rows take the first free slots, so at the end of a run, when no turn
-        is left to join, the slots of rows that left are not computed."""
+        """The next tokens of every row still writing. The forward covers the slots up to the
+        last live row: joining rows take the first free slots, so at the end of a run, when no
+        turn is left to join, the slots of rows that left are not computed.
+
+        Greedy rows also feed tokens drafted from their own context (`lookup.draft`) after
+        their latest one, as many as keep the forward within `step_tokens` positions; each
+        row keeps the drafts its logits confirm, and one token more. A draft it rejects is
+        masked out of its cache, so a reply is the one decoding a token at a time writes."""
+        if LIVE_SLOTS_ONLY:
+            self._compact()
         live = [row is not None and not row.done for row in self.rows]
         top = max(i for i, on in enumerate(live) if on) + 1 if LIVE_SLOTS_ONLY else self.slots
-        if self.width + 1 > self.cache.layers[0]._buffers[0].shape[-2]:
-            self._resize(self.width, self.width)  # room for the token, in the whole slots' buffers
-        tokens = [[row.tokens[-1] if on else self.pad] for row, on in zip(self.rows[:top], live)]
-        positions = [[row.position if on else 0] for row, on in zip(self.rows[:top], live)]
-        column = torch.tensor(live, dtype=self.mask.dtype, device=self.device)[:, None]
-        self.mask = torch.cat([self.mask, column], dim=1)
+        rows = self.rows[:top]
+        budget = min(self.lookahead, self.step_tokens // top - 1) if self.sampling.greedy else 0
+        drafts = [self._draft(row, budget) if on else [] for row, on in zip(rows, live)]
+        new = 1 + max(len(d) for d in drafts)  # columns this step adds
+        if self.width + new > self.cache.layers[0]._buffers[0].shape[-2]:
+            self._resize(self.width, self.width)  # room for the tokens, in the whole slots' buffers
+        tokens, positions, columns = [], [], torch.zeros(self.slots, new, dtype=self.mask.dtype)
+        for slot, (row, on, d) in enumerate(zip(rows, live, drafts)):
+            fed = [row.tokens[-1], *d] if on else []
+            first = new - len(fed)  # right-aligned: padding, then the row's tokens
+            tokens.append([self.pad] * first + fed)
+            positions.append([row.position if on else 0] * first + [row.position + i for i in range(len(fed))])
+            columns[slot, first:] = 1
+        self.mask = torch.cat([self.mask, columns.to(self.device)], dim=1)
         view = growing_cache()
         for big in self.cache.layers:
             keys, values = big._buffers
@@ -253,15 +280,46 @@ class ContinuousBatch:
             position_ids=torch.tensor(positions, device=self.device),
             past_key_values=view,
             use_cache=True,
-            logits_to_keep=1,
+            logits_to_keep=new,
         )
-        self.width += 1
+        start, self.width = self.width, self.width + new
         for big in self.cache.layers:
             big.keys, big.values = big._buffers[0][..., : self.width, :], big._buffers[1][..., : self.width, :]
-        writing = [row for row, on in zip(self.rows[:top], live) if on]
-        for row, token in zip(writing, self._pick(writing, out.logits[:, -1][torch.tensor(live[:top])])):
-            row.position += 1
-            self._accept(row, token)
+        writing = [slot for slot, on in enumerate(live[:top]) if on]
+        if self.sampling.greedy:  # each fed token's next one
+            picked = out.logits[writing].argmax(-1).tolist()
+        else:
+            picked = [[token] for token in self._pick([rows[s] for s in writing], out.logits[writing, -1])]
+        for slot, guesses in zip(writing, picked):
+            row, d = rows[slot], drafts[slot]
+            confirmed = 0
+            for i, token in enumerate(guesses[new - 1 - len(d) :]):
+                self._accept(row, token)
+                if row.done or i == len(d) or token != d[i]:
+                    break
+                confirmed += 1
+            row.position += 1 + confirmed
+            self.drafted, self.confirmed = self.drafted + len(d), self.confirmed + confirmed
+            self.mask[slot, self.shared + start + new - len(d) + confirmed :] = 0  # the drafts it rejected
+
+    def _compact(self) -> None:
+        """Move the highest rows down into the lowest free slots (their keys, values and mask),
+        so that a step computes no slot a row has left."""
+        free = [i for i, row in enumerate(self.rows) if row is None]
+        taken = [i for i, row in enumerate(self.rows) if row is not None]
+        while free and taken and free[0] < taken[-1]:
+            to, source = free.pop(0), taken.pop()
+            for big in self.cache.layers:
+                for buffer in big._buffers:
+                    buffer[to, :, : self.width] = buffer[source, :, : self.width]
+            self.mask[to] = self.mask[source]
+            self.mask[source] = 0
+            self.rows[to], self.rows[source] = self.rows[source], None
+
+    def _draft(self, row: _Row, tokens: int) -> list[int]:
+        if tokens <= 0:
+            return []
+        return lookup.draft(np.concatenate([row.context, np.asarray(row.tokens, dtype=np.int64)]), tokens)
 
     def _pick(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
         """The next token of each row from its logits (one row of `logits` each): greedy rows

@@ -80,7 +80,6 @@ class LocalBackend:
         keep_freed_memory()  # an agent step allocates and frees KV caches and activations
         self.name = model
         self.path = resolve(model, log)
-        self.batch_size = batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.precision = generation_precision(precision, self.device)
         dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32
@@ -93,12 +92,21 @@ class LocalBackend:
         self.renderer = Renderer(self.tokenizer)
         self.chat = self.renderer.chat
         self.native_tools = self.renderer.native_tools
-        if kv_cache not in ("steps", "prefix", "off"):
-            raise ValueError(f"kv_cache must be steps, prefix or off, not {kv_cache!r}")
-        self.kv_cache = KVCache(self.model, across_steps=kv_cache == "steps") if kv_cache != "off" else None
+        self.configure(batch_size=batch_size, kv_cache=kv_cache)
+
+    def configure(self, *, batch_size: int | None = None, kv_cache: str | None = None) -> None:
+        """Change the replies written at once or the KV cache's reach (as in the constructor);
+        the continuous batch is made again to match (the cache's entries are kept unless
+        `kv_cache` is given)."""
+        if batch_size is not None:
+            self.batch_size = batch_size
+        if kv_cache is not None:
+            if kv_cache not in ("steps", "prefix", "off"):
+                raise ValueError(f"kv_cache must be steps, prefix or off, not {kv_cache!r}")
+            self.kv_cache = KVCache(self.model, across_steps=kv_cache == "steps") if kv_cache != "off" else None
         continuous = self.kv_cache is not None and self.kv_cache.enabled and self.kv_cache.across_steps
         self.engine = (
-            ContinuousBatch(self.model, self.tokenizer, self.renderer, self.kv_cache, batch_size)
+            ContinuousBatch(self.model, self.tokenizer, self.renderer, self.kv_cache, self.batch_size)
             if continuous
             else None
         )
