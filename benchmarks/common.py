@@ -19,7 +19,7 @@ def task_problems(name: str, n: int) -> tuple[Task, list]:
     return task, task.problems(n, seed=0)
 
 
-def arith_problems(n: int) -> tuple[ArithTask, list]:
+def arith_problems(n: int) -> tuple[Task, list]:
     """The arith task and its first `n` problems (seed 0): every agent benchmark runs these."""
     return task_problems("arith", n)
 

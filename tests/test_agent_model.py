@@ -57,7 +57,8 @@ def test_kv_cache_changes_nothing_but_speed(smollm2):
     reused = {}
     for mode in ("prefix", "steps"):
         for batch in (4, 1):  # one by one, the first prompt is all there is to reuse
-            backend = LocalBackend("smollm2-135m", kv_cache=mode, batch_size=batch, precision="float32")
+            backend.configure(kv_cache=mode, batch_size=batch)  # a new cache, and a batch of these slots
+            assert backend.engine is None if mode == "prefix" else backend.engine.slots == batch
             chains = Agent(backend, task, config).run(problems)
             assert [c.messages for c in chains] == [c.messages for c in uncached], (mode, batch)
             assert [c.prompt_tokens for c in chains] == [c.prompt_tokens for c in uncached]

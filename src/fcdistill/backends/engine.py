@@ -44,7 +44,6 @@ LIVE_SLOTS_ONLY = True  # rows move down into free slots and a step computes liv
 class _Row:
     turn: Turn
     ids: list[int]  # the prompt's tokens
-    context: np.ndarray  # the same, for drafting
     generator: torch.Generator | None
     tokens: list[int] = field(default_factory=list)  # generated so far (the last one not fed yet)
     text: str = ""
@@ -204,7 +203,7 @@ class ContinuousBatch:
         self.mask[slots, self.shared + self.width - joining :] = own_mask.to(self.mask.dtype)
         for slot, turn, row in zip(slots, turns, ids):
             generator = None if self.sampling.greedy else torch.Generator(device=self.device).manual_seed(turn.seed)
-            self.rows[slot] = _Row(turn, row, np.asarray(row, dtype=np.int64), generator, position=len(row))
+            self.rows[slot] = _Row(turn, row, generator, position=len(row))
         joined = [self.rows[slot] for slot in slots]
         for row, token in zip(joined, self._pick(joined, logits)):
             self._accept(row, token)
@@ -244,9 +243,8 @@ class ContinuousBatch:
     # -- decoding ---------------------------------------------------------------------------
 
     def _step(self) -> None:
-        """The next tokens of every row still writing. The forward covers the slots up to the
-        last live row: joining rows take the first free slots, so at the end of a run, when no
-        turn is left to join, the slots of rows that left are not computed.
+        """The next tokens of every row still writing. The live rows are moved down into the
+        slots rows have left (`_compact`) and the forward covers them only.
 
         Greedy rows also feed tokens drafted from their own context (`lookup.draft`) after
         their latest one, as many as keep the forward within `step_tokens` positions; each
@@ -319,7 +317,7 @@ class ContinuousBatch:
     def _draft(self, row: _Row, tokens: int) -> list[int]:
         if tokens <= 0:
             return []
-        return lookup.draft(np.concatenate([row.context, np.asarray(row.tokens, dtype=np.int64)]), tokens)
+        return lookup.draft(np.asarray(row.ids + row.tokens, dtype=np.int64), tokens)
 
     def _pick(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
         """The next token of each row from its logits (one row of `logits` each): greedy rows
