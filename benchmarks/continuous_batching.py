@@ -2,8 +2,10 @@
 
 The local backend with its default cache (`kv_cache="steps"`) writes replies in its own decode
 loop: a finished reply leaves its row at once and the next ready turn joins (`backends/engine.py`),
-and a decoding step computes the slots up to the last live row (the arm "every slot" computes
-all of them, as before commit 09d875f: `engine.LIVE_SLOTS_ONLY` off). With `kv_cache="prefix"` it
+and a decoding step computes the live rows only, moved down into the slots rows left (the arm
+"every slot" computes all of them, as before commit 09d875f: `engine.LIVE_SLOTS_ONLY` off). Both
+decode a token a step (no drafted tokens: `batch_throughput.py --lookahead 0 4` measures those),
+as lockstep `model.generate` does. With `kv_cache="prefix"` it
 batches the ready turns into one `model.generate` each round, every row waiting for the round's
 longest reply (the shared prefix cached in all). All run the same problems, interleaved,
 --repeats times each in one process; in float32 the greedy chains must be identical (in
@@ -60,6 +62,8 @@ def main() -> None:
         f"weights in {precision}"
     )
     for backend in backends.values():
+        if backend.engine is not None:
+            backend.engine.lookahead = 0
         Agent(backend, task, config).run(problems[:2])  # warm-up
     seconds: dict[str, list[float]] = {arm: [] for arm in backends}
     chains, tokens = [], {}
