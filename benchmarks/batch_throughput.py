@@ -224,6 +224,11 @@ def main() -> None:
     replayed = [m["content"] for c in reference for m in c.messages[c.prompt_length :] if m["role"] == "assistant"]
     plain = [t.strip() for t in plain_texts] == [t.strip() for t in replayed] if args.baselines else "not run"
     print(f"identical greedy chains in all agent settings: {same}; plain loop gives the same turns: {plain}")
+    if not same:
+        first = next(iter(rows))
+        for name, (chains, _) in rows.items():
+            alike = sum(a.messages == b.messages for a, b in zip(rows[first][0], chains))
+            print(f"  {name}: {alike}/{len(chains)} chains identical to {first}'s")
 
 
 if __name__ == "__main__":

@@ -14,14 +14,10 @@ OPTIONS = {"arith": {"difficulty": DIFFICULTY}, "folgen": {"depth": 3, "distract
 
 
 def task_problems(name: str, n: int) -> tuple[Task, list]:
-    """The task (with the main job's options) and its first `n` problems (seed 0)."""
+    """The task (with the main job's options) and its first `n` problems (seed 0): the agent
+    benchmarks run these."""
     task = get_task(name, **OPTIONS[name])
     return task, task.problems(n, seed=0)
-
-
-def arith_problems(n: int) -> tuple[Task, list]:
-    """The arith task and its first `n` problems (seed 0): every agent benchmark runs these."""
-    return task_problems("arith", n)
 
 
 def setup_line(model: str, n: int, n_max: int, task: str = "arith") -> str:

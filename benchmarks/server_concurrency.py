@@ -28,7 +28,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from common import arith_problems, rate_line, same_chains, setup_line
+from common import rate_line, same_chains, setup_line, task_problems
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # the tests' llama.cpp server tooling
 from llama_server import LlamaServer  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> None:
     settings = sorted(set(args.concurrency) | {1})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `with server` then stops the server
 
-    task, problems = arith_problems(args.n)
+    task, problems = task_problems("arith", args.n)
     config = AgentConfig(n_max=args.n_max)
     runs: dict[int, list[tuple[list[Chain], float]]] = {c: [] for c in settings}
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,8 +9,7 @@ from fcdistill.backends.lookup import draft
 
 def test_the_tokens_after_the_latest_match_of_the_longest_tail():
     context = np.array([5, 1, 2, 3, 9, 9, 1, 2, 3, 7, 8, 4, 0, 2, 3])
-    # [2, 3] last occurred at 7..8 (followed by 7, 8, 4); [0, 2, 3] never: the 2-token tail wins
-    # over the latest single 3 (at 8 as well) and over the earlier [2, 3] at 2..3.
+    # The tail [0, 2, 3] never occurred before; [2, 3] did, latest at 7..8 (then 7, 8, 4).
     assert draft(context, 3) == [7, 8, 4]
     assert draft(context, 1) == [7]
     assert draft(np.array([4, 1, 2, 3, 6, 6, 2, 3, 5, 1, 2, 3]), 2) == [6, 6]  # [1, 2, 3] beats the later [2, 3]
