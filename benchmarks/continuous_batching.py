@@ -1,11 +1,10 @@
 """Continuous batching against lockstep batches, on the same greedy chains.
 
 The local backend with its default cache (`kv_cache="steps"`) writes replies in its own decode
-loop: a finished reply leaves its row at once and the next ready turn joins (`backends/engine.py`),
-and a decoding step computes the live rows only, moved down into the slots rows left (the arm
-"every slot" computes all of them, as before commit 09d875f: `engine.LIVE_SLOTS_ONLY` off). Both
-decode a token a step (no drafted tokens: `batch_throughput.py --lookahead 0 4` measures those),
-as lockstep `model.generate` does. With `kv_cache="prefix"` it
+loop: a finished reply leaves its row at once and the next ready turn joins the next step
+(`backends/engine.py`), whose forward packs the live rows' tokens. It decodes a token a step here
+(no drafted tokens: `batch_throughput.py --lookahead 0 4` measures those), as lockstep
+`model.generate` does. With `kv_cache="prefix"` it
 batches the ready turns into one `model.generate` each round, every row waiting for the round's
 longest reply (the shared prefix cached in all). All run the same problems, interleaved,
 --repeats times each in one process; in float32 the greedy chains must be identical (in
@@ -24,7 +23,6 @@ import torch
 from common import rate_line, same_chains
 
 from fcdistill.agent import Agent, AgentConfig
-from fcdistill.backends import engine
 from fcdistill.backends.local import LocalBackend
 from fcdistill.models.precision import describe
 from fcdistill.tasks import get_task
@@ -43,19 +41,15 @@ def main() -> None:
     task = get_task(args.task, **({"difficulty": 2} if args.task == "arith" else {}))
     problems = task.problems(args.n, split="test", seed=13)
     config = AgentConfig(n_max=args.n_max, worked_examples=1)
-    arms = {"live": "steps", "all": "steps", "lockstep": "prefix"}
+    arms = {"continuous": "steps", "lockstep": "prefix"}
     backends = {
         arm: LocalBackend(
             "smollm2-135m", kv_cache=cache, batch_size=args.batch, precision=args.precision, log=lambda *a: None
         )
         for arm, cache in arms.items()
     }
-    labels = {
-        "live": "continuous batching",
-        "all": "continuous, every slot",
-        "lockstep": "lockstep model.generate",
-    }
-    precision = backends["live"].precision
+    labels = {"continuous": "continuous batching", "lockstep": "lockstep model.generate"}
+    precision = backends["continuous"].precision
     print(f"machine: {describe()}, torch {torch.__version__}")
     print(
         f"model smollm2-135m, {args.n} {args.task} test problems, greedy, batch {args.batch}, n_max {args.n_max}, "
@@ -69,19 +63,16 @@ def main() -> None:
     chains, tokens = [], {}
     for repeat in range(args.repeats):
         for arm in list(backends) if repeat % 2 == 0 else list(backends)[::-1]:
-            engine.LIVE_SLOTS_ONLY = arm != "all"
             started = time.perf_counter()
             done = Agent(backends[arm], task, config).run(problems)
             seconds[arm].append(time.perf_counter() - started)
             chains.append(done)
             tokens[arm] = sum(c.completion_tokens for c in done)
-    engine.LIVE_SLOTS_ONLY = True
     median = {arm: statistics.median(s) for arm, s in seconds.items()}
     for arm in backends:
         runs = " / ".join(f"{s:.1f}" for s in seconds[arm])
         print(rate_line(labels[arm], args.n, tokens[arm], median[arm], width=28) + f"  (runs: {runs} s)")
-    print(f"live slots only vs every slot: {median['all'] / median['live']:.2f}x the chains/s (medians)")
-    print(f"continuous batching vs lockstep: {median['lockstep'] / median['live']:.2f}x the chains/s (medians)")
+    print(f"continuous batching vs lockstep: {median['lockstep'] / median['continuous']:.2f}x the chains/s (medians)")
     print(f"identical greedy chains in every run: {same_chains(chains)}")
 
 

@@ -100,12 +100,15 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
     lockstep = LocalBackend("smollm2-135m", kv_cache="prefix", batch_size=8, precision="float32")
     continuous = LocalBackend("smollm2-135m", batch_size=8, precision="float32")
     assert continuous.engine is not None and lockstep.engine is None
-    decoded, step = [], continuous.engine._step  # the rows each decoding step's forward computes
+    decoded, step = [], continuous.engine._step  # the slots each step's forward covers, its tokens
 
     def counted_step():
         live = sum(row is not None for row in continuous.engine.rows)
         hook = continuous.model.register_forward_pre_hook(
-            lambda _, args, kwargs: decoded.append((len(kwargs["input_ids"]), live)), with_kwargs=True
+            lambda _, args, kwargs: decoded.append(
+                (kwargs["past_key_values"].layers[0].step.top, live, kwargs["input_ids"].shape)
+            ),
+            with_kwargs=True,
         )
         step()
         hook.remove()
@@ -125,8 +128,9 @@ def test_continuous_batching_writes_the_chains_generate_writes(smollm2):
         assert (
             len({c.steps for c in b}) > 1 or len({c.completion_tokens for c in b}) > 1
         )  # rows did leave at different times
-    assert all(rows == live for rows, live in decoded)  # rows moved down into free slots: live rows only
-    assert min(rows for rows, _ in decoded) < 8 == max(rows for rows, _ in decoded)
+    # Rows moved down into free slots: a step covers the live rows only, all their tokens in one sequence.
+    assert all(top == live and shape[0] == 1 and shape[1] >= live for top, live, shape in decoded)
+    assert min(top for top, _, _ in decoded) < 8 == max(top for top, _, _ in decoded)
 
 
 def test_drafted_tokens_change_no_reply(smollm2):

@@ -212,17 +212,14 @@ class KVCache:
         kept = set(order[:keep])
         self.entries = [e for i, e in enumerate(self.entries) if i in kept or e is pinned]
 
-    def take(self, prompts: list[list[int]], prefix: Entry | None = None) -> Reuse:
+    def take(self, prompts: list[list[int]]) -> Reuse:
         """For each prompt, how many of its leading tokens the returned cache covers (at least
         one token is left to encode). The first `shared` of them, common to all rows, are the
         cache's shared prefix; row r's other cached tokens follow in its own part, after
-        `max(reused) - reused[r]` empty slots. With `prefix` (every prompt starts with its
-        tokens), that entry is the shared prefix, whatever the batch."""
+        `max(reused) - reused[r]` empty slots."""
         if not self.enabled:
             return Reuse.nothing(len(prompts))
         rows = [np.asarray(p, dtype=np.int64) for p in prompts]
-        if prefix is not None:
-            return self._take_after(rows, prefix)
         common = min(len(r) for r in rows) - 1
         for r in rows[1:]:
             common = min(common, common_prefix(rows[0], r))
@@ -245,14 +242,16 @@ class KVCache:
         self._touch(matches, reused)
         return Reuse(reused, cache, prefix, sorted({index for (index, _), n in zip(matches, reused) if n}))
 
-    def _take_after(self, rows: list[np.ndarray], prefix: Entry) -> Reuse:
+    def match(self, prompts: list[list[int]], prefix: Entry) -> list[tuple[Entry, int]]:
+        """For each prompt (each starts with `prefix`'s tokens) the entry holding the most of
+        its leading tokens and how many: `prefix` itself where no entry holds more, at most
+        all tokens but the last. Nothing is dropped: another live chain's entry may be the
+        best match of a new chain's first turn; `trim` drops what no chain uses any more."""
         shared = len(prefix.ids)
-        matches = [self._best(r) for r in rows]
+        matches = [self._best(np.asarray(p, dtype=np.int64)) for p in prompts]
         reused = [max(n, shared) for _, n in matches]
         self._touch(matches, reused)
-        # Nothing is marked taken: another live chain's entry may be the best match of a new
-        # chain's first turn; `trim` drops what no chain uses any more.
-        return Reuse(reused, self._cache(matches, reused, shared, prefix), prefix)
+        return [(self.entries[index] if n > shared else prefix, max(n, shared)) for index, n in matches]
 
     def _touch(self, matches: list[tuple[int, int]], reused: list[int]) -> None:
         self.reused_tokens += sum(reused)
