@@ -72,6 +72,21 @@ def test_kv_cache_changes_nothing_but_speed(smollm2):
     assert reused["prefix", 1] > 0 and reused["steps", 1] > 0
 
 
+def test_the_shared_prefix_outlives_the_call(smollm2, monkeypatch):
+    """After a call the cache holds the pinned shared prefix alone, and the next call over
+    the same prompts starts from it instead of encoding it again."""
+    task = ArithTask(difficulty=2)
+    problems = task.problems(2, seed=5)
+    config = AgentConfig(n_max=1)
+    Agent(smollm2, task, config).run(problems)
+    kv = smollm2.kv_cache
+    [prefix] = kv.entries
+    encoded, encode = [], kv._encode
+    monkeypatch.setattr(kv, "_encode", lambda ids: (encoded.append(len(ids)), encode(ids)))
+    Agent(smollm2, task, config).run(problems)
+    assert encoded == [] and [id(e) for e in kv.entries] == [id(prefix)]
+
+
 def test_a_turns_entry_replaces_the_earlier_turns_it_extends(smollm2):
     """A finished turn's KV entry drops the entries after the same prefix whose tokens it
     extends (its chain's earlier turns); others stay."""

@@ -291,8 +291,11 @@ class KVCache:
         self.entries = [e for i, e in enumerate(self.entries) if i not in dropped] + new
 
     def _prefix(self, entry: Entry, length: int) -> Entry:
-        """`entry`'s first `length` tokens as an entry of their own: the entry's prefix itself
-        where it is exactly that, so a batch of chains keeps sharing one."""
+        """`entry`'s first `length` tokens as an entry of their own: the entry itself, or its
+        prefix, where it is exactly that, so a batch of chains keeps sharing one (and `trim`
+        keeps it when it is pinned)."""
+        if entry.prefix is None and len(entry.ids) == length:
+            return entry
         while entry.prefix and entry.start >= length:
             if entry.start == length:
                 return entry.prefix
