@@ -22,6 +22,7 @@ share its batch; greedy replies are those of `model.generate` on the same prompt
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,6 @@ from transformers import TemperatureLogitsWarper, TopPLogitsWarper
 from fcdistill.backends import lookup
 from fcdistill.backends.base import Completion, Turn, TurnSource, Until
 from fcdistill.backends.kv_cache import Entry, KVCache, common_prefix
-from fcdistill.backends.shared_prefix import Packed
 from fcdistill.backends.slot_cache import SlotCache
 from fcdistill.records import Sampling
 
@@ -59,10 +59,6 @@ class ContinuousBatch:
         self.model, self.tokenizer, self.renderer, self.kv, self.slots = model, tokenizer, renderer, kv, slots
         self.device = model.device
         self.specials = set(tokenizer.all_special_ids)
-        config = model.config
-        self.heads_per_key = config.num_attention_heads // getattr(
-            config, "num_key_value_heads", config.num_attention_heads
-        )
         self.lookahead, self.step_tokens = LOOKAHEAD, STEP_TOKENS
         self.drafted = self.confirmed = 0  # draft tokens fed and kept, over this engine's life
         self.rows: list[_Row | None] = []
@@ -182,15 +178,12 @@ class ContinuousBatch:
         budget = min(self.lookahead, spare // max(1, sum(writing))) if self.sampling.greedy else 0
         drafts = [self._draft(row, budget) if on else [] for row, on in zip(rows, writing)]
         feeds = [row.feed + d for row, d in zip(rows, drafts)]
-        self.cache.reserve(max(row.held + len(fed) for row, fed in zip(rows, feeds)))
-        runs, start = [], 0  # joining rows and writing rows attend apart: their queries differ in number
-        for slot in range(1, top + 1):
-            if slot == top or writing[slot] != writing[start]:
-                runs.append(range(start, slot))
-                start = slot
-        spans = [(row.held, len(fed)) for row, fed in zip(rows, feeds)]
-        step = Packed.layout(spans, runs, self.heads_per_key, self.cache.dtype, self.device)
-        self.cache.plan(step)
+        # Joining rows and writing rows attend apart (their queries differ in number): runs of slots.
+        runs, start = [], 0
+        for _, group in itertools.groupby(writing):
+            runs.append(range(start, start + len(list(group))))
+            start = runs[-1].stop
+        self.cache.plan([(row.held, len(fed)) for row, fed in zip(rows, feeds)], runs)
         # The logits wanted: after each token a writing row fed, after a joining row's last one.
         keep, first = [], 0
         for on, fed in zip(writing, feeds):

@@ -49,6 +49,7 @@ class SlotCache(Cache):
     def __init__(self, model: Any, slots: int, prefix: Entry | None) -> None:
         config = model.config
         self.kv_heads = getattr(config, "num_key_value_heads", config.num_attention_heads)
+        self.heads_per_key = config.num_attention_heads // self.kv_heads
         self.dim = getattr(config, "head_dim", config.hidden_size // config.num_attention_heads)
         self.dtype, self.device = next(model.parameters()).dtype, model.device
         self.slots, self.prefix, self.capacity = slots, prefix, ROOM
@@ -91,7 +92,10 @@ class SlotCache(Cache):
             (layer.keys[slot, :, :columns].clone(), layer.values[slot, :, :columns].clone()) for layer in self.layers
         ]
 
-    def plan(self, step: Packed) -> None:
-        """The step the next forward computes (its columns reserved)."""
+    def plan(self, spans: list[tuple[int, int]], runs: list[range]) -> None:
+        """The step the next forward computes (`Packed.layout`: slot s holds `spans[s][0]` own
+        tokens and feeds `spans[s][1]`), room reserved for its tokens."""
+        self.reserve(max(held + fed for held, fed in spans))
+        step = Packed.layout(spans, runs, self.heads_per_key, self.dtype, self.device)
         for layer in self.layers:
             layer.step = step
