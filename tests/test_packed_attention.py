@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fcdistill.backends import shared_prefix
 from fcdistill.backends.shared_prefix import Packed, _packed_attention
 
 KV_HEADS, GROUP, DIM, SHARED = 3, 3, 16, 7
@@ -29,8 +30,11 @@ def reference(query, keys, values, prefix, spans):
     return torch.stack(rows)[None]  # [1, tokens, heads, dim]
 
 
+@pytest.mark.parametrize("kernel", ["flash", "products"])
 @pytest.mark.parametrize("shared", [True, False])
-def test_each_token_sees_the_prefix_its_rows_tokens_and_nothing_else(shared):
+def test_each_token_sees_the_prefix_its_rows_tokens_and_nothing_else(shared, kernel, monkeypatch):
+    if kernel == "products":  # the route a GPU takes
+        monkeypatch.setitem(shared_prefix.KERNELS, "cpu", shared_prefix._products)
     torch.manual_seed(0)
     step = Packed.layout(SPANS, RUNS, GROUP, torch.float32, "cpu")
     tokens = sum(fed for _, fed in SPANS)

@@ -171,18 +171,30 @@ def _packed_attention(
     return torch.lerp(own_out, prefix_out, share)[None]
 
 
+def _flash(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float, bias: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's CPU flash-attention kernel: strided keys read in place, the log-sum-exp returned."""
+    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(query, key, value, attn_mask=bias, scale=scale)
+
+
+def _products(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float, bias: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    out, lse = _attend(query, key, value, scale, bias)
+    return out, lse[..., 0]
+
+
+KERNELS = {"cpu": _flash}  # `_fused`'s kernel by device type; the products (`_attend`) elsewhere
+
+
 def _fused(
     query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float, bias: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax attention ([batch, heads, queries, dim] against [batch, heads, keys, dim]) and its
-    log-sum-exp [batch, heads, queries], in one call of torch's flash-attention kernel where
-    the tensors are on a CPU (the products of `_attend` elsewhere)."""
-    if query.device.type != "cpu":
-        out, lse = _attend(query, key, value, scale, bias)
-        return out, lse[..., 0]
-    flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    out, lse = flash(query, key, value, attn_mask=bias, scale=scale)
-    return out, lse
+    """Softmax attention ([batch, heads, queries, dim] against [batch, heads, keys, dim]; `bias`
+    additive) and its log-sum-exp [batch, heads, queries], in one call where the device has a
+    fused kernel (`KERNELS`)."""
+    return KERNELS.get(query.device.type, _products)(query, key, value, scale, bias)
 
 
 def _by_token(x: torch.Tensor, rows: int, queries: int) -> torch.Tensor:
