@@ -8,7 +8,7 @@ depend on which tokens): the prefix once, each row's own tokens, then `--steps` 
 of B tokens, the next token of every row picked by argmax.
 
 * llama.cpp, through llama-cpp-python's C API (`llama_decode` with B sequences): the embedded
-  GGUF itself (SmolLM2-135M, Q4_1) and the student exported to q8_0 (`fcdistill export-gguf`'s
+  GGUF itself (SmolLM2-135M, Q4_1) and the student exported to q8_0 (`fcdistill export`'s
   writer), each sequence in its own KV stream with the prefix copied from the first
   (`llama_memory_seq_cp`; --unified: one cache for all, the prefix's cells shared),
   `--threads` threads, flash attention as llama.cpp chooses.
@@ -17,7 +17,7 @@ of B tokens, the next token of every row picked by argmax.
   (`KVCache.pin`), the rows in slots of a `SlotCache`, every phase one packed forward.
 
 Repeats alternate the engines; medians are printed with the ratios.
-Usage: python benchmarks/llamacpp_batched.py [--batch 32] [--prefix 330] [--own 70] [--steps 20] [--repeats 3]
+Usage: python benchmarks/llamacpp_batched.py [--batch 32] [--prefix 520] [--own 60] [--steps 20] [--repeats 3]
        [--unified]
 """
 
