@@ -97,20 +97,21 @@ class Limits:
 
 def linears_alone(model: torch.nn.Module, batch: int) -> float:
     """Seconds a decoding step at `batch` rows spends at least in the model's own linear layers
-    (the modules it generates with, packed or not): the first decoder layer's, each timed alone
-    on one token a row, times the layers, plus the output layer. An engine calling these
-    kernels cannot step faster, whatever the rest of its step costs."""
-    layers = model.get_decoder().layers
+    (the modules it generates with, packed or not): every decoder layer's, one after another on
+    one token a row, then the output layer — each weight read once, as in a step (timing the
+    first layer alone and multiplying would keep its weights in the cache). An engine calling
+    these kernels cannot step faster, whatever the rest of its step costs."""
     dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
-    modules = [m for m in layers[0].modules() if hasattr(m, "in_features")]
-    head = model.get_output_embeddings()
+    modules = [m for layer in model.get_decoder().layers for m in layer.modules() if hasattr(m, "in_features")]
+    modules.append(model.get_output_embeddings())
     with torch.inference_mode():
+        inputs = {n: torch.randn(batch, 1, n, dtype=dtype, device=device) for n in {m.in_features for m in modules}}
 
-        def alone(module) -> float:
-            x = torch.randn(batch, 1, module.in_features, dtype=dtype, device=device)
-            return median_seconds(lambda: module(x))
+        def step() -> None:
+            for module in modules:
+                module(inputs[module.in_features])
 
-        return len(layers) * sum(alone(m) for m in modules) + alone(head)
+        return median_seconds(step)
 
 
 def main() -> None:
