@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fcdistill.functions import parse_call
@@ -55,9 +57,12 @@ def test_checker_tolerates_formats_but_not_wrong_numbers():
         assert not task.check(bad, problem), bad
 
 
-def test_worked_examples_are_correct():
-    task = ArithTask()
-    for example in task.worked_examples():
+@pytest.mark.parametrize("variety", [False, True])
+def test_worked_examples_are_correct(variety):
+    task = ArithTask(variety=variety)
+    examples = task.worked_examples()
+    assert examples[0].question.startswith("What is") == variety
+    for example in examples:
         results = [task.functions().execute(parse_call(c)) for c in example.solution]
         assert task.check(results[-1].result, example)
 
@@ -65,7 +70,7 @@ def test_worked_examples_are_correct():
 def test_unknown_task_and_bad_difficulty():
     with pytest.raises(ValueError, match="choose one of: arith"):
         get_task("algebra")
-    with pytest.raises(ValueError, match="difficulty must be 1..4"):
+    with pytest.raises(ValueError, match="difficulty must be 1..5"):
         get_task("arith", difficulty=7)
 
 
@@ -85,3 +90,57 @@ def test_gold_chains_replay_through_the_agent(protocol):
     if protocol == "json":
         assert chains[0].messages[-1]["tool_calls"][0]["function"]["name"] == "Answer"
         assert chains[0].messages[-2]["role"] == "tool"
+
+
+def test_varied_problems_mix_expressions_and_stories_and_replay_to_their_answers():
+    from fcdistill.agent import Agent, AgentConfig
+    from fcdistill.tasks.overlap import assert_disjoint
+
+    task = ArithTask(difficulty=5, variety=True)
+    problems = task.problems(300, seed=2)
+    assert problems == task.problems(300, seed=2)
+    assert problems[0].id == "arith-test-d5v-s2-0"  # never the plain stories' ids
+    assert {p.meta["operations"] for p in problems} == {1, 2, 3, 4, 5}
+    expressions = [p for p in problems if any(ch in p.question for ch in "+*/") or " - " in p.question]
+    assert 0.25 < len(expressions) / len(problems) < 0.55
+    assert any("(" in p.question for p in expressions) and any(" -" in p.question for p in expressions)
+    shapes = {re.sub(r"\d+", "N", s) for p in problems if p not in expressions for s in p.question.split(". ")}
+    assert len(shapes) > 100  # many phrasings
+    chains = Agent(None, task, AgentConfig(n_max=8)).replay(problems)
+    assert all(c.correct and c.invalid_calls == 0 for c in chains)
+    assert_disjoint(task.problems(300, split="train"), problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "calls"),
+    [
+        ("4 + 6 * (9 - 2)", 46, ["Subtract(a=9, b=2)", "Multiply(a=6, b=7)", "Sum(a=4, b=42)"]),
+        ("8 - 3 - (2 - 1)", 4, ["Subtract(a=8, b=3)", "Subtract(a=2, b=1)", "Subtract(a=5, b=1)"]),
+    ],
+)
+def test_expressions_render_with_the_parentheses_their_order_needs(text, value, calls):
+    from fcdistill.tasks.arith_variety import Node, render
+    from fcdistill.tasks.arith_variety import calls as gold_calls
+
+    trees = {
+        46: Node(46, "Sum", Node(4), Node(42, "Multiply", Node(6), Node(7, "Subtract", Node(9), Node(2)))),
+        4: Node(4, "Subtract", Node(5, "Subtract", Node(8), Node(3)), Node(1, "Subtract", Node(2), Node(1))),
+    }
+    assert render(trees[value]) == text
+    assert gold_calls(trees[value]) == calls
+
+
+def test_an_outside_generator_by_number_of_operations():
+    task = get_task("basic_arithmetic", difficulty=3)
+    problems = task.problems(30)
+    assert [p.meta["operations"] for p in problems[:6]] == [1, 2, 3, 1, 2, 3]
+    assert {task.group(p) for p in problems} == {"1 operation", "2 operations", "3 operations"}
+    assert problems == task.problems(30) and problems[:9] == task.problems(9)
+    for p in problems:
+        assert p.question.startswith("Calculate ") and p.solution is None
+        assert task.check(p.answer, p) and not task.check(str(int(p.answer) + 1), p)
+    example = task.worked_examples()[0]
+    results = [task.functions().execute(parse_call(c)) for c in example.solution]
+    assert task.check(results[-1].result, example)
+    with pytest.raises(ValueError, match="difficulty must be 1..5"):
+        get_task("basic_arithmetic", difficulty=6)

@@ -103,7 +103,50 @@ def test_gold_reports_coverage_and_writes_chains(tmp_path):
 
 def test_task_options_are_checked(tmp_path):
     result = runner.invoke(app, ["gold", "--task", "arith", "--data", "x.jsonl", "--out", str(tmp_path / "g")])
-    assert result.exit_code == 2 and "task 'arith' does not take --data (it takes --difficulty)" in result.output
+    assert (
+        result.exit_code == 2
+        and "task 'arith' does not take --data (it takes --difficulty, --variety)" in result.output
+    )
+    result = runner.invoke(app, ["gold", "--task", "folgen", "--premises", "halves", "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "unknown premises design 'halves'; choose one of: whole, pieces" in result.output
+    assert not (tmp_path / "g").exists()
+
+
+def test_gold_chains_for_proofwriter_in_pieces(tmp_path):
+    """ProofWriter's gold chains come from translating its sentences; in the pieces design a
+    problem is recorded five sentences a call."""
+    data = tmp_path / "pw.json"
+    sentences = [f"The {animal} is {colour}." for animal in ("cat", "dog", "cow") for colour in ("red", "blue")]
+    sentences += ["If something is red and blue then it is big.", "All big things are kind."]
+    records = [
+        {
+            "id": f"q{i}",
+            "context": " ".join(sentences),
+            "question": f"Based on the above information, is the following statement true, false, or unknown? {asked}",
+            "options": ["A) True", "B) False", "C) Unknown"],
+            "answer": answer,
+        }
+        for i, (asked, answer) in enumerate(
+            [
+                ("The dog is kind.", "A"),
+                ("The dog is not big.", "B"),
+                ("The bear is kind.", "C"),
+                ("The cat is kind.", "B"),
+            ]
+        )
+    ]
+    data.write_text(json.dumps(records), encoding="utf-8")
+    args = ["gold", "--task", "proofwriter", "--data", str(data), "--n", "4", "--premises", "pieces"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "gold")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "3/4 problems (75.0%)" in result.output
+        and "the prover's verdict on the translation is not the label" in result.output
+    )
+    chains = read_jsonl(tmp_path / "gold" / "chains.jsonl", Chain)
+    assert [c.answer for c in chains] == ["True", "False", "Uncertain"]
+    assert [call.name for call in chains[0].calls] == ["Premises", "Premises", "Check", "Answer"]
+    assert any("1. The cat is red.\n2. The cat is blue." in m["content"] for m in chains[0].messages)
 
 
 DATA = SHARED_DATA

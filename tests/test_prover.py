@@ -7,7 +7,7 @@ import time
 import pytest
 
 from fcdistill.functions.calls import CallError, parse_call
-from fcdistill.functions.fol.functions import fol_functions
+from fcdistill.functions.fol.functions import PREMISES_DESIGNS, fol_functions
 from fcdistill.functions.fol.parser import parse_formula
 from fcdistill.functions.fol.prover import ArityError, Verdict, decide
 
@@ -165,3 +165,30 @@ def test_a_check_that_times_out_is_a_call_error():
     run(functions, f"Premises(formulas={list(ENDLESS)!r})")
     with pytest.raises(CallError, match="ran out of time"):
         run(functions, "Check(conclusion='P(a)')")
+
+
+def test_premises_in_pieces_add_up_and_each_piece_is_checked():
+    """The `pieces` design: each call adds, numbered on; a piece that does not parse, clashes with
+    a recorded arity or contradicts the recorded premises records nothing, and the chain goes on."""
+    functions = fol_functions(design=PREMISES_DESIGNS["pieces"])
+    assert run(functions, "Premises(formulas=['Cat(tom)', 'Sees(tom, bob)'])") == "Recorded premises 1-2 (2 in all)."
+    assert run(functions, "Premises(formulas=['forall x (Cat(x) -> Animal(x))'])") == "Recorded premise 3 (3 in all)."
+    with pytest.raises(CallError, match=r"formula 4 \('Sees\(ann\)'\): predicate Sees has 2 arguments in premise 2"):
+        run(functions, "Premises(formulas=['Sees(ann)'])")
+    with pytest.raises(CallError, match="formulas 4-5 contradict the premises recorded before.*nothing was recorded"):
+        run(functions, "Premises(formulas=['Dog(rex)', '~Animal(tom)'])")
+    with pytest.raises(CallError, match="formulas 1-2 contradict each other"):
+        run(fol_functions(design=PREMISES_DESIGNS["pieces"]), "Premises(formulas=['Cat(tom)', '~Cat(tom)'])")
+    assert run(functions, "Premises(formulas=['Dog(rex)'])") == "Recorded premise 4 (4 in all)."
+    assert run(functions, "Check(conclusion='Animal(tom)')") == "True"
+    assert run(functions, "Check(conclusion='Dog(rex)')") == "True"
+    with pytest.raises(CallError, match="at most 40 premises"):
+        run(functions, "Premises(formulas=[" + ", ".join(f"'P{i}(a)'" for i in range(37)) + "])")
+    assert "adds to the premises recorded before" in next(f for f in functions if f.name == "Premises").description
+
+
+def test_gold_calls_in_pieces():
+    formulas = [f"P{i}(a)" for i in range(12)]
+    calls = PREMISES_DESIGNS["pieces"].calls(formulas)
+    assert len(calls) == 3 and calls[2] == "Premises(formulas=['P10(a)', 'P11(a)'])"
+    assert PREMISES_DESIGNS["whole"].calls(formulas) == [f"Premises(formulas={formulas!r})"]

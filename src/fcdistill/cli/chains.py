@@ -19,6 +19,7 @@ from fcdistill.cli.common import (
     Functions,
     NMax,
     Precision,
+    Premises,
     ProtocolOption,
     ServerParams,
     ServerRetries,
@@ -48,6 +49,7 @@ def gold(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    premises: Premises = None,
     functions: Functions = None,
     checker: Checker = None,
     protocol: ProtocolOption = DEFAULTS.protocol,
@@ -65,7 +67,15 @@ def gold(
     check_protocol(protocol)
     check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
+        task_ = get_task(
+            task,
+            difficulty=difficulty,
+            data=data,
+            depth=depth,
+            premises=premises,
+            functions=functions,
+            checker=checker,
+        )
         problems = task_.problems(n or task_.size(split) or 100, split=split, seed=seed)
         agent = Agent(None, task_, AgentConfig(protocol=protocol))
     except (ValueError, OSError) as exc:
@@ -98,6 +108,7 @@ def generate_chains(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    premises: Premises = None,
     functions: Functions = None,
     checker: Checker = None,
     teacher: Annotated[
@@ -145,6 +156,7 @@ def generate_chains(
         "protocol": protocol,
         "worked_examples": worked_examples,
         # Only when given, so datasets made before the option still resume.
+        **({"premises": premises} if premises else {}),
         **({"server_param": sorted(server_param)} if server_param else {}),
         **({"precision": precision} if precision != "auto" else {}),
     }
@@ -154,7 +166,15 @@ def generate_chains(
         check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
+        task_ = get_task(
+            task,
+            difficulty=difficulty,
+            data=data,
+            depth=depth,
+            premises=premises,
+            functions=functions,
+            checker=checker,
+        )
         problems = task_.problems(n, split=split, seed=seed)
         backends = [
             (

@@ -24,16 +24,26 @@ TaskName = Annotated[
 ]
 Count = Annotated[int, typer.Option(min=1, help="Number of problems.")]
 Difficulty = Annotated[
-    int | None, typer.Option(min=1, max=4, help="arith: at most this many operations per problem (default 2).")
+    int | None,
+    typer.Option(
+        min=1, max=5, help="arith, basic_arithmetic: at most this many operations per problem (default 2, 4)."
+    ),
 ]
 DataFile = Annotated[str | None, typer.Option(help="Dataset tasks: the data file to read.")]
 Depth = Annotated[int | None, typer.Option(min=1, max=6, help="folgen: the deepest proof (default 3).")]
+Premises = Annotated[
+    str | None,
+    typer.Option(
+        help="Logic tasks: how a chain records premises, whole (one Premises call) or pieces (a few sentences "
+        "a call, each piece checked; default whole)."
+    ),
+]
 Functions = Annotated[
     str | None,
     typer.Option(help="Your own task: a .py file or module of @functions (with --data problems, --checker)."),
 ]
 Checker = Annotated[str | None, typer.Option(help="Your own task: exact, number, label, or module:function.")]
-TASK_OPTIONS = ("difficulty", "data", "depth", "functions", "checker")
+TASK_OPTIONS = ("difficulty", "data", "depth", "premises", "functions", "checker")
 ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
 Precision = Annotated[

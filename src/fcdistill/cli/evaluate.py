@@ -17,6 +17,7 @@ from fcdistill.cli.common import (
     Functions,
     NMax,
     Precision,
+    Premises,
     ProtocolOption,
     ServerParams,
     ServerRetries,
@@ -48,6 +49,7 @@ def evaluate(
     difficulty: Difficulty = None,
     data: DataFile = None,
     depth: Depth = None,
+    premises: Premises = None,
     functions: Functions = None,
     checker: Checker = None,
     backend: Annotated[str, typer.Option(help="local (transformers) or server (OpenAI-compatible).")] = "local",
@@ -87,7 +89,15 @@ def evaluate(
     check_protocol(protocol)
     check_fresh(out)
     try:
-        task_ = get_task(task, difficulty=difficulty, data=data, depth=depth, functions=functions, checker=checker)
+        task_ = get_task(
+            task,
+            difficulty=difficulty,
+            data=data,
+            depth=depth,
+            premises=premises,
+            functions=functions,
+            checker=checker,
+        )
         problems = task_.problems(n, split=split, seed=seed)
         backend_ = make_backend(
             backend,

@@ -8,6 +8,7 @@ from typing import Any
 from fcdistill.tasks import custom
 from fcdistill.tasks.arith import ArithTask
 from fcdistill.tasks.base import Task
+from fcdistill.tasks.basic_arithmetic import BasicArithmeticTask
 from fcdistill.tasks.custom import DeclaredTask, load_object, registered
 from fcdistill.tasks.fol_gen import FolGenTask
 from fcdistill.tasks.folio import FolioTask
@@ -17,6 +18,7 @@ from fcdistill.tasks.logiclm import FolioLogicLMTask, LogicalDeductionTask, Pron
 
 TASKS: dict[str, type[Task]] = {
     "arith": ArithTask,
+    "basic_arithmetic": BasicArithmeticTask,
     "gsm8k": GSM8KTask,
     "gsm_symbolic": GSMSymbolicTask,
     "folio": FolioTask,

@@ -1,8 +1,10 @@
-"""Procedurally generated arithmetic word problems (1–4 operations), seeded.
+"""Procedurally generated arithmetic problems (1–5 operations), seeded.
 
 Each problem is a short story about one quantity that changes a few times; the gold
 solution is the sequence of calls that computes it. `difficulty` d draws problems with
-1..d operations and larger numbers as d grows.
+1..d operations and larger numbers as d grows. With `variety`, two in five are bare
+expressions with precedence and parentheses and the stories come in many phrasings with
+distractor numbers (`arith_variety`), so that composing calls, not one template, is learned.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fcdistill.functions.math import ARITHMETIC
 from fcdistill.functions.numbers import numbers_equal, to_number
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.records import Problem
+from fcdistill.tasks.arith_variety import expression_problem, story_problem
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.splits import check_split, split_of
 
@@ -40,6 +43,8 @@ NAMES = [
 ITEMS = ["apples", "marbles", "stickers", "books", "cookies", "pencils", "coins", "cards", "shells", "stamps"]
 FEMALE = {"Anna", "Carla", "Emma", "Grace", "Ines", "Kira", "Maya", "Olga"}
 TIMES = {2: "doubles", 3: "triples", 4: "quadruples"}
+MAX_DIFFICULTY = 5
+EXPRESSION_SHARE = 0.4  # of varied problems
 
 
 def _story(rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
@@ -94,12 +99,14 @@ class ArithTask(Task):
     """Arithmetic word problems with Sum / Subtract / Multiply / Divide."""
 
     name = "arith"
-    description = "procedural arithmetic word problems, 1-4 operations"
+    description = "procedural arithmetic word problems, 1-5 operations (variety: expressions too, many phrasings)"
 
-    def __init__(self, difficulty: int = 2) -> None:
-        if not 1 <= difficulty <= 4:
-            raise ValueError(f"arith difficulty must be 1..4, got {difficulty}")
+    def __init__(self, difficulty: int = 2, variety: bool = False) -> None:
+        """`difficulty`: at most this many operations; `variety`: bare expressions and varied stories."""
+        if not 1 <= difficulty <= MAX_DIFFICULTY:
+            raise ValueError(f"arith difficulty must be 1..{MAX_DIFFICULTY}, got {difficulty}")
         self.difficulty = difficulty
+        self.variety = variety
         self._functions = FunctionSet([*ARITHMETIC, answer_function()])
 
     def functions(self) -> FunctionSet:
@@ -109,17 +116,18 @@ class ArithTask(Task):
         """Splits are disjoint by construction: a question belongs to the split its hash picks."""
         check_split(self.name, split)
         out = []
-        top = 10 * 2 ** (self.difficulty - 1)  # 10, 20, 40, 80
+        top = 10 * 2 ** (self.difficulty - 1)  # 10, 20, 40, 80, 160
+        tag = "v" if self.variety else ""
         for i in range(n):
-            rng = random.Random(f"arith/{split}/{seed}/{self.difficulty}/{i}")
+            rng = random.Random(f"arith/{split}/{seed}/{self.difficulty}{tag}/{i}")
             while True:
                 n_ops = rng.randint(1, self.difficulty)
-                question, calls, value = _story(rng, n_ops, top)
+                question, calls, value = self._draw(rng, n_ops, top)
                 if split_of(question) == split:
                     break
             out.append(
                 Problem(
-                    id=f"arith-{split}-d{self.difficulty}-s{seed}-{i}",
+                    id=f"arith-{split}-d{self.difficulty}{tag}-s{seed}-{i}",
                     task=self.name,
                     question=question,
                     answer=str(value),
@@ -128,6 +136,13 @@ class ArithTask(Task):
                 )
             )
         return out
+
+    def _draw(self, rng: random.Random, n_ops: int, top: int) -> tuple[str, list[str], int]:
+        if not self.variety:
+            return _story(rng, n_ops, top)
+        if rng.random() < EXPRESSION_SHARE:
+            return expression_problem(rng, n_ops, rng.choice([9, 20, 50, 99]))
+        return story_problem(rng, n_ops, rng.choice([10, 20, 40, top]))
 
     def group(self, problem: Problem) -> str | None:
         n = problem.meta.get("operations")
@@ -157,6 +172,14 @@ class ArithTask(Task):
                 ["Sum(a=14, b=9)", "Answer(answer=23)"],
             ),
         ]
+        if self.variety:  # an expression first: the prompt's one example shows the order of operations
+            examples.insert(
+                0,
+                (
+                    "What is 3 + 4 * (10 - 8)?",
+                    ["Subtract(a=10, b=8)", "Multiply(a=4, b=2)", "Sum(a=3, b=8)", "Answer(answer=11)"],
+                ),
+            )
         return [
             Problem(id=f"arith-example-{i}", task=self.name, question=q, answer=calls[-1][14:-1], solution=calls)
             for i, (q, calls) in enumerate(examples)

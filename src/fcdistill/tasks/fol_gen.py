@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fcdistill.functions.fol.ast import Atom, Binary, Const, Formula, Not, Quantifier, Var, to_ascii
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, decide
 from fcdistill.records import Problem
-from fcdistill.tasks.logic import TRUTH_LABELS, FolTask, fol_solution, truth_instruction
+from fcdistill.tasks.logic import TRUTH_LABELS, FolTask, premise_text, truth_instruction
 from fcdistill.tasks.splits import check_split, split_of
 
 MAX_DEPTH = 6
@@ -275,12 +275,13 @@ class FolGenTask(FolTask):
         min_distractors: int | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         think: bool = False,
+        premises: str = "whole",
     ) -> None:
         """`depth`: the deepest proof (each problem draws 1..depth rules on its chain);
         `distractors`: the most extra facts and rules; each problem draws min_distractors..distractors
         of them (`min_distractors` defaults to 1, or 0 when `distractors` is 0). 12..16 give 9-23
         sentences (16.3 on average over 600 problems), as long as ProofWriter's and PrOntoQA's problems (17.6-18.8)."""
-        super().__init__(timeout_s, think)
+        super().__init__(timeout_s, think, premises)
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"folgen depth must be 1..{MAX_DEPTH}, got {depth}")
         if not 0 <= distractors <= MAX_DISTRACTORS:
@@ -292,9 +293,10 @@ class FolGenTask(FolTask):
         self.depth = depth
         self.distractors = distractors
         self.min_distractors = min_distractors
-        # Room for the longest Premises call these settings draw (at most 3·depth + 2·distractors + 2
-        # formulas, ~12 tokens each), and no more: a model looping inside its list stops there.
-        self.reply_tokens = 32 + 12 * (3 * depth + 2 * distractors + 2)
+        if not self.design.piece:
+            # Room for the longest Premises call these settings draw (at most 3·depth + 2·distractors + 2
+            # formulas, ~12 tokens each), and no more: a model looping inside its list stops there.
+            self.reply_tokens = 32 + 12 * (3 * depth + 2 * distractors + 2)
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         check_split(self.name, split)
@@ -302,7 +304,7 @@ class FolGenTask(FolTask):
 
     def worked_examples(self) -> list[Problem]:
         """Two small problems from the generator itself (train split, a seed reserved for them)."""
-        example = FolGenTask(depth=2, distractors=2, timeout_s=self.timeout_s)
+        example = FolGenTask(depth=2, distractors=2, timeout_s=self.timeout_s, premises=self.design.name)
         return [
             example._problem("train", EXAMPLE_SEED, i).model_copy(update={"id": f"folgen-example-{i}"})
             for i in range(2)
@@ -315,11 +317,11 @@ class FolGenTask(FolTask):
         for _ in range(MAX_DRAWS):
             depth = rng.randint(1, self.depth)
             sentences, premises, statement, claim = self._draw(rng, target, depth)
-            question = (
-                " ".join(sentences) + "\n\n" + rng.choice(QUESTIONS).format(s=statement) + "\n" + truth_instruction()
-            )
-            if split_of(question) != split:
+            asked = rng.choice(QUESTIONS).format(s=statement)
+            # The split is the hash of the `whole` design's text, so both designs draw the same problems.
+            if split_of(f"{premise_text(sentences)}\n\n{asked}\n{truth_instruction()}") != split:
                 continue
+            question = f"{premise_text(sentences, self.design)}\n\n{asked}\n{truth_instruction(design=self.design)}"
             label = decide(premises, claim, self.timeout_s).label
             if label in TRUTH_LABELS and (found is None or label == target):
                 found = (question, premises, claim, label, depth)
@@ -333,7 +335,7 @@ class FolGenTask(FolTask):
             task=self.name,
             question=question,
             answer=label,
-            solution=fol_solution([to_ascii(p) for p in premises], to_ascii(claim), label),
+            solution=self.solution([to_ascii(p) for p in premises], to_ascii(claim), label),
             meta={"split": split, "depth": depth, "premises": len(premises)},
         )
 

@@ -16,11 +16,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fcdistill.functions.fol.ast import Formula, to_ascii
+from fcdistill.functions.fol.functions import PremisesDesign
 from fcdistill.functions.fol.parser import KEYWORDS, FolSyntaxError, parse_formula
 from fcdistill.functions.fol.prover import DEFAULT_TIMEOUT_S, ArityError, decide
 from fcdistill.records import Problem
 from fcdistill.tasks.datasets import DatasetRecords
-from fcdistill.tasks.logic import FolTask, fol_solution, normalise_label, truth_instruction
+from fcdistill.tasks.logic import WHOLE, FolTask, fol_solution, normalise_label, truth_instruction
 
 HUB_DATASET = "yale-nlp/FOLIO"
 HUB_SPLITS = {"train": "train", "validation": "validation", "test": "validation"}  # the test set is unreleased
@@ -114,7 +115,11 @@ def _parse_repaired(text: str, fixes: list[str]) -> tuple[str, Formula]:
 
 
 def gold_chain(
-    premises_fol: list[str], conclusion_fol: str | None, timeout_s: float = DEFAULT_TIMEOUT_S, syntax: str = "folio"
+    premises_fol: list[str],
+    conclusion_fol: str | None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    syntax: str = "folio",
+    design: PremisesDesign = WHOLE,
 ) -> tuple[list[str] | None, dict[str, object]]:
     """Gold calls answering with the prover's verdict (or None) and what was found on the way:
     meta keys gold_error / gold_detail (no chain), prover (the verdict), repairs (distinct fixes).
@@ -138,14 +143,14 @@ def gold_chain(
     if verdict.label == "Unknown":
         return None, {**meta, "gold_error": TIMEOUT if verdict.timed_out else UNDECIDED, "gold_detail": verdict.reason}
     texts = [to_ascii(formula) for formula in formulas] if syntax == "ascii" else [text for text, _ in parsed]
-    return fol_solution(texts[:-1], texts[-1], verdict.label), meta
+    return fol_solution(texts[:-1], texts[-1], verdict.label, design), meta
 
 
-def question_text(premises: list[str], conclusion: str) -> str:
+def question_text(premises: list[str], conclusion: str, design: PremisesDesign = WHOLE) -> str:
     numbered = "\n".join(f"{i}. {p.strip()}" for i, p in enumerate((p for p in premises if p.strip()), 1))
     return (
         f"Premises:\n{numbered}\nConclusion: {conclusion.strip()}\n"
-        f"Is the conclusion True, False or Uncertain given the premises? {truth_instruction()}"
+        f"Is the conclusion True, False or Uncertain given the premises? {truth_instruction(design=design)}"
     )
 
 
@@ -161,10 +166,11 @@ class FolioTask(FolTask):
         syntax: Literal["folio", "ascii"] = "folio",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         think: bool = False,
+        premises: str = "whole",
     ) -> None:
         """`data`: a FOLIO JSONL file; None reads the requested split from the hub.
         `syntax`: gold formulas as the annotators wrote them ("folio") or printed in ASCII."""
-        super().__init__(timeout_s, think)
+        super().__init__(timeout_s, think, premises)
         if syntax not in ("folio", "ascii"):
             raise ValueError(f"syntax must be 'folio' or 'ascii', got {syntax!r}")
         self.syntax = syntax
@@ -178,7 +184,9 @@ class FolioTask(FolTask):
         return [self._problem(record, f"folio-{suffix}", split) for suffix, record in self.records.first(n, split)]
 
     def _problem(self, record: FolioRecord, id: str, split: str) -> Problem:
-        solution, found = gold_chain(record.premises_fol, record.conclusion_fol, self.timeout_s, self.syntax)
+        solution, found = gold_chain(
+            record.premises_fol, record.conclusion_fol, self.timeout_s, self.syntax, self.design
+        )
         meta: dict[str, object] = {
             "split": split,
             "premises_fol": record.premises_fol,
@@ -192,7 +200,7 @@ class FolioTask(FolTask):
         return Problem(
             id=id,
             task=self.name,
-            question=question_text(record.premises, record.conclusion),
+            question=question_text(record.premises, record.conclusion, self.design),
             answer=record.label,
             solution=solution,
             meta=meta,
@@ -213,9 +221,9 @@ class FolioTask(FolTask):
                 Problem(
                     id=f"folio-example-{i}",
                     task=self.name,
-                    question=question_text(premises, conclusion),
+                    question=question_text(premises, conclusion, self.design),
                     answer=label,
-                    solution=fol_solution(shown[:-1], shown[-1], label),
+                    solution=self.solution(shown[:-1], shown[-1], label),
                 )
             )
         return out

@@ -138,6 +138,12 @@ def _satisfiable(formulas: Sequence[Formula], timeout_s: float) -> tuple[str, st
     return "unknown", "time-out" if reason in ("timeout", "canceled", "interrupted from keyboard") else reason
 
 
+def consistent(formulas: Sequence[Formula], timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+    """False only when z3 shows the formulas contradict each other (a time-out counts as consistent:
+    Check reports what it cannot decide)."""
+    return _satisfiable(formulas, timeout_s)[0] != "unsat"
+
+
 def decide(premises: Sequence[Formula], conclusion: Formula, timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
     """True if premises ⊨ conclusion, False if premises ⊨ ¬conclusion, Uncertain if neither,
     Inconsistent if the premises contradict each other, Unknown if z3 cannot tell in time.
