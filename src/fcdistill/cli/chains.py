@@ -29,6 +29,7 @@ from fcdistill.cli.common import (
     app,
     check_fresh,
     check_protocol,
+    cli_task,
     console,
     default_out,
     fail,
@@ -61,21 +62,12 @@ def gold(
     from collections import Counter
 
     from fcdistill.agent import Agent, AgentConfig
-    from fcdistill.tasks import get_task
 
     out = out or default_out("gold", task, "gold")
     check_protocol(protocol)
     check_fresh(out)
     try:
-        task_ = get_task(
-            task,
-            difficulty=difficulty,
-            data=data,
-            depth=depth,
-            premises=premises,
-            functions=functions,
-            checker=checker,
-        )
+        task_ = cli_task(task, difficulty, data, depth, premises, functions, checker)
         problems = task_.problems(n or task_.size(split) or 100, split=split, seed=seed)
         agent = Agent(None, task_, AgentConfig(protocol=protocol))
     except (ValueError, OSError) as exc:
@@ -135,7 +127,6 @@ def generate_chains(
     from fcdistill.agent import AgentConfig
     from fcdistill.backends import BackendError, make_backend
     from fcdistill.models.embedded import ModelNotInstalled
-    from fcdistill.tasks import get_task
     from fcdistill.teachers import CHAINS, SETTINGS, expected_chains, generate, load_done, parse_teacher
 
     teachers = teacher or ["gold", "local:smollm2-135m"]
@@ -166,15 +157,7 @@ def generate_chains(
         check_fresh(out)
     try:
         specs = [parse_teacher(t) for t in teachers]
-        task_ = get_task(
-            task,
-            difficulty=difficulty,
-            data=data,
-            depth=depth,
-            premises=premises,
-            functions=functions,
-            checker=checker,
-        )
+        task_ = cli_task(task, difficulty, data, depth, premises, functions, checker)
         problems = task_.problems(n, split=split, seed=seed)
         backends = [
             (

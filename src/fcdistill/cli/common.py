@@ -7,11 +7,14 @@ import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from fcdistill.tasks.base import Task
 
 from fcdistill.agent.loop import AgentConfig
 
@@ -44,6 +47,24 @@ Functions = Annotated[
 ]
 Checker = Annotated[str | None, typer.Option(help="Your own task: exact, number, label, or module:function.")]
 TASK_OPTIONS = ("difficulty", "data", "depth", "premises", "functions", "checker")
+
+
+def cli_task(
+    task: str,
+    difficulty: int | None,
+    data: str | None,
+    depth: int | None,
+    premises: str | None,
+    functions: str | None,
+    checker: str | None,
+) -> Task:
+    """The task named on the command line, with the options given (None: the task's default)."""
+    from fcdistill.tasks import get_task
+
+    options = (difficulty, data, depth, premises, functions, checker)
+    return get_task(task, **dict(zip(TASK_OPTIONS, options, strict=True)))
+
+
 ProtocolOption = Annotated[str, typer.Option(help="text (Python-style calls) or json (native tool calls).")]
 WorkedExamples = Annotated[int, typer.Option(min=0, help="Worked example chains in the prompt.")]
 Precision = Annotated[

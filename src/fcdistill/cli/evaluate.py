@@ -27,6 +27,7 @@ from fcdistill.cli.common import (
     app,
     check_fresh,
     check_protocol,
+    cli_task,
     console,
     default_out,
     fail,
@@ -83,21 +84,12 @@ def evaluate(
     from fcdistill.evaluation.display import chain_panel, summary_table
     from fcdistill.evaluation.run import run_evaluation
     from fcdistill.models.embedded import ModelNotInstalled
-    from fcdistill.tasks import get_task
 
     out = out or default_out("eval", task, model)
     check_protocol(protocol)
     check_fresh(out)
     try:
-        task_ = get_task(
-            task,
-            difficulty=difficulty,
-            data=data,
-            depth=depth,
-            premises=premises,
-            functions=functions,
-            checker=checker,
-        )
+        task_ = cli_task(task, difficulty, data, depth, premises, functions, checker)
         problems = task_.problems(n, split=split, seed=seed)
         backend_ = make_backend(
             backend,

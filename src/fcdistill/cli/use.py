@@ -15,12 +15,14 @@ from fcdistill.cli.common import (
     DataFile,
     Functions,
     NMax,
+    Premises,
     ProtocolOption,
     ServerParams,
     TaskName,
     WorkedExamples,
     app,
     check_protocol,
+    cli_task,
     console,
     err,
     fail,
@@ -52,6 +54,7 @@ def solve(
     ] = "smollm2-135m",
     task: TaskName = "arith",
     data: DataFile = None,
+    premises: Premises = None,
     functions: Functions = None,
     checker: Checker = None,
     n_max: NMax = DEFAULTS.n_max,
@@ -68,12 +71,11 @@ def solve(
     from fcdistill.backends import BackendError, make_backend
     from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.records import CallRecord, Problem
-    from fcdistill.tasks import get_task
 
     check_protocol(protocol)
     try:
         kind, name, url = student(model)
-        task_ = get_task(task, data=data, functions=functions, checker=checker)
+        task_ = cli_task(task, None, data, None, premises, functions, checker)
         backend_ = make_backend(
             kind, name, base_url=url, batch_size=1, server_params=server_params(server_param), log=err.print
         )

@@ -69,6 +69,16 @@ def numbers_equal(a: Fraction, b: Fraction, rel_tol: float = 1e-6) -> bool:
     return a == b or abs(a - b) <= rel_tol * max(abs(a), abs(b), Fraction(1))
 
 
+def number_matches(answer: str | None, gold: str) -> bool:
+    """Whether an Answer's text is the gold number ('1,234', '$1234.0' match '1234')."""
+    if answer is None:
+        return False
+    try:
+        return numbers_equal(to_number(answer), Fraction(gold))
+    except ValueError:
+        return False
+
+
 Number = Annotated[
     Fraction,
     PlainValidator(to_number),

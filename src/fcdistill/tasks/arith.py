@@ -10,12 +10,10 @@ distractor numbers (`arith_variety`), so that composing calls, not one template,
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 
-from fcdistill.functions.calls import CallError
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import ARITHMETIC
-from fcdistill.functions.numbers import numbers_equal, to_number
+from fcdistill.functions.numbers import number_matches
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.records import Problem
 from fcdistill.tasks.arith_variety import expression_problem, story_problem
@@ -149,12 +147,7 @@ class ArithTask(Task):
         return None if n is None else f"{n} operation{'s' if n != 1 else ''}"
 
     def check(self, answer: str | None, problem: Problem) -> bool:
-        if answer is None:
-            return False
-        try:
-            return numbers_equal(to_number(answer), Fraction(problem.answer))
-        except (ValueError, CallError):
-            return False
+        return number_matches(answer, problem.answer)
 
     def worked_examples(self) -> list[Problem]:
         examples = [

@@ -10,19 +10,17 @@ Evaluation only: there are no gold chains (nothing here is trained on it).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import Any
 
-from fcdistill.functions.calls import CallError
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.math import ARITHMETIC
-from fcdistill.functions.numbers import numbers_equal, to_number
+from fcdistill.functions.numbers import number_matches
 from fcdistill.functions.registry import FunctionSet
 from fcdistill.records import Problem
+from fcdistill.tasks.arith import ArithTask
 from fcdistill.tasks.base import Task
-from fcdistill.tasks.splits import check_split, split_of
+from fcdistill.tasks.splits import check_split, generated_entries
 
 DATASET = "basic_arithmetic"
 MAX_OPERATIONS = 5
@@ -48,10 +46,8 @@ class BasicArithmeticTask(Task):
         return self._functions
 
     def _entries(self, split: str, seed: int, operations: int) -> Iterator[dict[str, Any]]:
-        generator_seed = zlib.crc32(f"{DATASET}/{split}/{seed}/{operations}".encode())
-        start, size = 0, 64
-        while True:  # entry i depends only on the seed and i, so a larger dataset extends a smaller one
-            dataset = self._create(
+        def make(generator_seed: int, size: int) -> Any:
+            return self._create(
                 DATASET,
                 seed=generator_seed,
                 size=size,
@@ -61,11 +57,8 @@ class BasicArithmeticTask(Task):
                 max_digits=2,
                 allow_negation=False,
             )
-            for index in range(start, size):
-                entry = dataset[index]
-                if split_of(entry["question"]) == split:
-                    yield entry
-            start, size = size, size * 4
+
+        return generated_entries(make, f"{DATASET}/{split}/{seed}/{operations}", split)
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         check_split(self.name, split)
@@ -90,17 +83,10 @@ class BasicArithmeticTask(Task):
             )
         return problems
 
-    def group(self, problem: Problem) -> str | None:
-        n = problem.meta.get("operations")
-        return None if n is None else f"{n} operation{'s' if n != 1 else ''}"
+    group = ArithTask.group  # "2 operations", from meta["operations"]
 
     def check(self, answer: str | None, problem: Problem) -> bool:
-        if answer is None:
-            return False
-        try:
-            return numbers_equal(to_number(answer), Fraction(problem.answer))
-        except (ValueError, CallError):
-            return False
+        return number_matches(answer, problem.answer)
 
     def worked_examples(self) -> list[Problem]:
         """Written here, in the generator's style (never its items)."""

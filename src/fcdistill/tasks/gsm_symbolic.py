@@ -8,7 +8,6 @@ The generator's worked solutions carry no calculator annotations, so there are n
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,7 @@ from fcdistill.records import Problem
 from fcdistill.tasks.annotations import NO_ANNOTATIONS
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.gsm8k import answer_matches, parse_answer, worked_examples
-from fcdistill.tasks.splits import check_split, split_of
+from fcdistill.tasks.splits import check_split, generated_entries
 
 DATASET = "gsm_symbolic"
 
@@ -43,15 +42,11 @@ class GSMSymbolicTask(Task):
 
     def _entries(self, split: str, seed: int) -> Iterator[dict[str, Any]]:
         """The generator's entries whose question belongs to `split`, in a fixed order."""
-        generator_seed = zlib.crc32(f"{DATASET}/{split}/{seed}".encode())
-        start, size = 0, 256
-        while True:  # entry i depends only on the seed and i, so a larger dataset extends a smaller one
-            dataset = self._create(DATASET, seed=generator_seed, size=size)
-            for index in range(start, size):
-                entry = dataset[index]
-                if split_of(entry["question"]) == split:
-                    yield entry
-            start, size = size, size * 4
+        return generated_entries(
+            lambda generator_seed, size: self._create(DATASET, seed=generator_seed, size=size),
+            f"{DATASET}/{split}/{seed}",
+            split,
+        )
 
     def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
         check_split(self.name, split)

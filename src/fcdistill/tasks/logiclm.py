@@ -90,7 +90,7 @@ def parse_options(record: LogicLMRecord) -> dict[str, str]:
 
 
 class LogicLMTask(FolTask):
-    """One Logic-LM dataset read from a file; `dataset` picks answers and wording."""
+    """One Logic-LM dataset read from a file; the subclass's `name` picks answers and wording."""
 
     DATASETS: dict[str, Literal["truth", "choice"]] = {
         "proofwriter": "truth",
@@ -101,7 +101,6 @@ class LogicLMTask(FolTask):
 
     def __init__(
         self,
-        dataset: str,
         data: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         think: bool = False,
@@ -109,19 +108,18 @@ class LogicLMTask(FolTask):
     ) -> None:
         """`data`: the dataset's Logic-LM JSON file (e.g. proofwriter/dev.json)."""
         super().__init__(timeout_s, think, premises)
-        if dataset not in self.DATASETS:
-            raise ValueError(f"unknown Logic-LM dataset '{dataset}'; choose one of: {', '.join(self.DATASETS)}")
+        if self.name not in self.DATASETS:
+            raise ValueError(f"unknown Logic-LM dataset '{self.name}'; choose one of: {', '.join(self.DATASETS)}")
         if data is None:
-            raise ValueError(f"task '{dataset}' reads a local Logic-LM JSON file; pass it with --data")
-        self.name = dataset
-        self.kind = self.DATASETS[dataset]
+            raise ValueError(f"task '{self.name}' reads a local Logic-LM JSON file; pass it with --data")
+        self.kind = self.DATASETS[self.name]
         self.data = data
         self._stem = Path(data).stem
         self._records = read_records(Path(data))
         if self.kind == "choice":
             most = max(len(record.options) for record in self._records)
             self.labels = tuple(chr(ord("A") + i) for i in range(most))
-        elif dataset == "prontoqa":
+        elif self.name == "prontoqa":
             self.labels = ("True", "False")  # every PrOntoQA statement is True or False
 
     def size(self, split: str) -> int:
@@ -215,56 +213,20 @@ class ProofWriterTask(LogicLMTask):
     name = "proofwriter"
     description = "ProofWriter (Logic-LM format, --data): facts and rules, True / False / Uncertain"
 
-    def __init__(
-        self,
-        data: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        think: bool = False,
-        premises: str = "whole",
-    ) -> None:
-        super().__init__("proofwriter", data, timeout_s, think, premises)
-
 
 class ProntoQATask(LogicLMTask):
     name = "prontoqa"
     description = "PrOntoQA (Logic-LM format, --data): ontology chains, True / False"
-
-    def __init__(
-        self,
-        data: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        think: bool = False,
-        premises: str = "whole",
-    ) -> None:
-        super().__init__("prontoqa", data, timeout_s, think, premises)
 
 
 class FolioLogicLMTask(LogicLMTask):
     name = "folio-logiclm"
     description = "FOLIO in the Logic-LM format (--data folio/logic-lm/*.json): no gold FOL, True / False / Uncertain"
 
-    def __init__(
-        self,
-        data: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        think: bool = False,
-        premises: str = "whole",
-    ) -> None:
-        super().__init__("folio-logiclm", data, timeout_s, think, premises)
-
 
 class LogicalDeductionTask(LogicLMTask):
     name = "logicaldeduction"
     description = "LogicalDeduction (Logic-LM format, --data): orderings, multiple choice"
-
-    def __init__(
-        self,
-        data: str | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        think: bool = False,
-        premises: str = "whole",
-    ) -> None:
-        super().__init__("logicaldeduction", data, timeout_s, think, premises)
 
 
 @dataclass(frozen=True)
