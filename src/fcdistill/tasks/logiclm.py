@@ -164,8 +164,9 @@ class LogicLMTask(FolTask):
         )
 
     def _question(self, context: str, asked: str, instruction: str) -> str:
-        sentences = split_sentences(context)
-        return f"{premise_text(sentences, self.design)}\n\n{asked.strip()}\n{instruction}"
+        """The context as the file has it (`whole`), or its sentences numbered (`pieces`)."""
+        shown = premise_text(split_sentences(context), self.design) if self.design.adds else context.strip()
+        return f"{shown}\n\n{asked.strip()}\n{instruction}"
 
     def _gold(self, record: LogicLMRecord, label: str) -> tuple[list[str] | None, dict[str, object]]:
         """The translated premises and statement, checked by the prover: a gold chain where its
