@@ -97,7 +97,7 @@ def _snapshot(path: Path) -> dict[str, str] | None:
     return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-TASKS = "arith, gsm8k, gsm_symbolic, folio, folio-logiclm, proofwriter, prontoqa, logicaldeduction, folgen"
+TASKS = "arith, basic_arithmetic, gsm8k, gsm_symbolic, folio, folio-logiclm, proofwriter, prontoqa, logicaldeduction, folgen"
 
 # id, command line, what the message says, the path (in the workspace) that must be left as it was
 CASES = [
@@ -375,7 +375,7 @@ CASES = [
     (
         "run-config-bad-task-option",
         "run {ws}/bad-option.yaml --out {ws}/new",
-        "tasks: arith: options: arith difficulty must be 1..4, got 9",
+        "tasks: arith: options: arith difficulty must be 1..5, got 9",
         "new",
     ),
     (

@@ -63,7 +63,7 @@ def test_reads_every_record(cls, name):
             assert problem.answer == record["answer"] and option in problem.question
             assert task.check(f"({record['answer']})", problem) and task.check(option, problem)
             assert not task.check("Z", problem)
-    if task.name in TRANSLATED:  # docs/gold-chains-logiclm.md: 97.5-100 %
+    if task.name in TRANSLATED:  # docs/results.md "Gold chains for ProofWriter and PrOntoQA": 97.5-100 %
         assert sum(p.solution is not None for p in problems) >= 0.97 * len(problems)
     assert {p.answer for p in problems} == (
         {"True", "False"}

@@ -355,6 +355,10 @@ def test_shipped_run_configs_validate():
     assert one.tasks[0].train == rounds.tasks[0].train * rounds.rounds.rounds
     assert one.pairs.per_task == rounds.pairs.per_task * rounds.rounds.rounds
     assert changes("folgen-pairs200", "folgen-pairs300") == {"tasks", "pairs.per_task"}  # more pairs only
+    # ProofWriter: the premises design is the one lever between the two runs.
+    pieces, whole = (load_run_config(ROOT / "configs" / f"{n}.yaml") for n in ("proofwriter", "proofwriter-whole"))
+    assert differences(*(c.model_dump(mode="json", exclude={"name"}) for c in (pieces, whole))) == ["tasks"]
+    assert [t.model_copy(update={"options": {**t.options, "premises": "pieces"}}) for t in whole.tasks] == pieces.tasks
 
 
 def test_every_config_field_is_described_in_docs_config_md():
