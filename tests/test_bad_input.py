@@ -97,7 +97,10 @@ def _snapshot(path: Path) -> dict[str, str] | None:
     return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-TASKS = "arith, basic_arithmetic, gsm8k, gsm_symbolic, folio, folio-logiclm, proofwriter, prontoqa, logicaldeduction, folgen"
+TASKS = (
+    "arith, basic_arithmetic, gsm8k, gsm_symbolic, folio, folio-logiclm, "
+    "proofwriter, prontoqa, logicaldeduction, folgen"
+)
 
 # id, command line, what the message says, the path (in the workspace) that must be left as it was
 CASES = [
