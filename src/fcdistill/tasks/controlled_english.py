@@ -213,11 +213,9 @@ def translate(sentence: str) -> str:
     if match := _ALL.fullmatch(text):
         results, _ = clauses(f"they {match[3]}", sentence)
         return _rule(_adjectives(match[1], sentence), results, True)
-    words = text.split()
-    if (match := _PLURAL_GENERIC.fullmatch(text)) and words[0].lower() not in QUANTIFYING | PRONOUNS | {"the"}:
-        if len(words) > 2 and words[0].lower() == "all" or words[1].lower() == "are":
-            results, _ = clauses(f"they {match[2]}", sentence)
-            return _rule([literal(predicate(singular(match[1])), [VARIABLE], True)], results, True)
+    if (match := _PLURAL_GENERIC.fullmatch(text)) and match[1].lower() not in QUANTIFYING | PRONOUNS:
+        results, _ = clauses(f"they {match[2]}", sentence)
+        return _rule([literal(predicate(singular(match[1])), [VARIABLE], True)], results, True)
     literals, uses_variable = clauses(text, sentence)
     if uses_variable:
         raise Untranslatable(f"a statement about something unnamed outside a rule: {sentence!r}")
