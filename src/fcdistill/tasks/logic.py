@@ -15,21 +15,17 @@ _ALIASES = {"true": "True", "false": "False", "uncertain": "Uncertain", "unknown
 
 
 WHOLE = PREMISES_DESIGNS["whole"]
-_RECORD = {
-    "whole": "Record every sentence as a formula with Premises",
-    "pieces": "Record the numbered sentences in order, a few per Premises call",
-}
 
 
 def truth_instruction(labels: str = "True, False or Uncertain", design: PremisesDesign = WHOLE) -> str:
     """The last line of every true/false question: one wording across the logic tasks."""
-    return f"{_RECORD[design.name]}, test the statement with Check, then call Answer with {labels}."
+    return f"{design.instruction}, test the statement with Check, then call Answer with {labels}."
 
 
 def premise_text(sentences: Sequence[str], design: PremisesDesign = WHOLE) -> str:
-    """A problem's sentences as the question shows them: prose for `whole`; numbered lines for
-    `pieces`, so that a chain recording them a few at a time can tell where it is."""
-    if design.name == "pieces":
+    """A problem's sentences as the question shows them: prose for `whole`; numbered lines where
+    calls add up (`pieces`), so that a chain recording them a few at a time can tell where it is."""
+    if design.adds:
         return "\n".join(f"{i}. {sentence.strip()}" for i, sentence in enumerate(sentences, 1))
     return " ".join(sentence.strip() for sentence in sentences)
 

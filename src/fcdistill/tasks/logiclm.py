@@ -7,8 +7,8 @@ option letter), the option letter for LogicalDeduction.
 
 ProofWriter and PrOntoQA are written in a controlled language: their gold chains come from
 translating it (`controlled_english`) and are kept where the prover's verdict on the
-translation is the dataset's label (docs/gold-chains-logiclm.md). The other sets have no gold
-formulas.
+translation is the dataset's label (docs/results.md, "Gold chains for ProofWriter and
+PrOntoQA"). The other sets have no gold formulas.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ class PremisesDesign:
     name: str
     doc: str
     example: str
+    instruction: str  # how a question's last line asks for the premises
     adds: bool
     piece: int | None = None
 
@@ -61,6 +62,7 @@ PREMISES_DESIGNS: dict[str, PremisesDesign] = {
         "Record the premises, one first-order formula per sentence, all in one list (a new list replaces the "
         f"recorded one). {SYNTAX}",
         "Premises(formulas=['forall x (Cat(x) -> Animal(x))', 'Cat(tom)'])",
+        "Record every sentence as a formula with Premises",
         adds=False,
     ),
     "pieces": PremisesDesign(
@@ -68,6 +70,7 @@ PREMISES_DESIGNS: dict[str, PremisesDesign] = {
         f"Record the next few sentences (up to {PIECE}), one first-order formula per sentence, in order; each call "
         f"adds to the premises recorded before. {SYNTAX}",
         "Premises(formulas=['Cat(tom)', 'forall x (Cat(x) -> Animal(x))'])",
+        "Record the numbered sentences in order, a few per Premises call",
         adds=True,
         piece=PIECE,
     ),
