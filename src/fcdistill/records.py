@@ -40,6 +40,11 @@ class CallRecord(BaseModel):
     arguments: dict[str, Any] | None = None
     valid: bool
     result: str = Field(description="What the agent returned to the model (result or error message).")
+    fault: str | None = Field(
+        None,
+        description="When the function itself failed on the call: the exception it raised ('KeyError') or "
+        "'time limit'. None for a call that ran, or that was refused for its form or arguments.",
+    )
 
 
 class Sampling(BaseModel):

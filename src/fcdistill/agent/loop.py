@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from fcdistill.agent.prompt import initial_messages, system_prompt
 from fcdistill.agent.protocols import get_protocol
 from fcdistill.backends.base import Backend, Completion, Turn
-from fcdistill.functions.calls import CallError
+from fcdistill.functions.calls import CallError, CallFault
 from fcdistill.functions.registry import FunctionSet, format_arguments
 from fcdistill.records import CallRecord, Chain, Message, Problem, ProtocolName, Sampling, StopReason
 from fcdistill.tasks.base import Task
@@ -194,7 +194,8 @@ class Agent:
             execution = running.functions.execute(call)
         except CallError as exc:
             running.invalid += 1
-            running.calls.append(CallRecord(step=step, raw=raw, valid=False, result=str(exc)))
+            fault = exc.fault if isinstance(exc, CallFault) else None
+            running.calls.append(CallRecord(step=step, raw=raw, valid=False, result=str(exc), fault=fault))
             result, ok = str(exc), False
         else:
             arguments = format_arguments(execution.arguments)

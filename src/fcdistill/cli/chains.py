@@ -38,6 +38,7 @@ from fcdistill.cli.common import (
 from fcdistill.files import claim_directory, write_jsonl
 from fcdistill.progress import progress
 from fcdistill.records import Sampling
+from fcdistill.tasks.custom import TaskDefinitionError
 
 
 @app.command("gold")
@@ -73,13 +74,24 @@ def gold(
     except (ValueError, OSError) as exc:
         fail(str(exc))
     with_solution = [p for p in problems if p.solution]
-    chains = agent.replay(with_solution)
+    try:
+        chains = agent.replay(with_solution)
+    except TaskDefinitionError as exc:  # the task's own checker or methods failed: one line
+        fail(str(exc))
     reasons = Counter(p.meta.get("gold_error", "no solution") for p in problems if not p.solution)
-    reasons.update(
-        f"replay: {c.stop_reason}, answer {'wrong' if c.stop_reason == 'answer' else 'missing'}"
-        for c in chains
-        if not c.correct
-    )
+    first: dict[str, str] = {}  # a failure reason -> its first chain's first refused call and why
+    for c in chains:
+        if c.correct:
+            continue
+        reason = f"replay: {c.stop_reason}, answer {'wrong' if c.stop_reason == 'answer' else 'missing'}"
+        reasons[reason] += 1
+        refused = next((call for call in c.calls if not call.valid), None)
+        if reason not in first:
+            first[reason] = (
+                f"{c.problem_id}: {refused.raw.strip()} -> {refused.result}"
+                if refused
+                else f"{c.problem_id}: answered {c.answer!r}, gold {c.gold_answer!r}"
+            )
     correct = sum(c.correct for c in chains)
     write_jsonl(out / "chains.jsonl", [c for c in chains if c.correct])
     console.print(
@@ -88,6 +100,8 @@ def gold(
     )
     for reason, count in reasons.most_common():
         console.print(f"  {count:6d}  {reason}")
+        if reason in first:
+            console.print(f"          first: {first[reason]}", markup=False, highlight=False)
     console.print(f"Correct gold chains written to {out / 'chains.jsonl'}")
 
 
@@ -189,9 +203,10 @@ def generate_chains(
     try:
         with progress(console, "chains", total, completed=done) as bar:
             chains = generate(task_, problems, backends, config, k, out, chunk=chunk, on_chains=bar.advance)
-    except BackendError as exc:
+    except (BackendError, TaskDefinitionError) as exc:
         fail(
-            f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.", code=1
+            f"{exc}. The chains finished so far are kept in {out / CHAINS}; re-run the same command to resume.",
+            code=2 if isinstance(exc, TaskDefinitionError) else 1,
         )
     console.print(f"{len(chains)} chains in {out / 'chains.jsonl'} ({time.perf_counter() - started:.0f} s this run)")
     for source in sorted({c.source for c in chains}):

@@ -35,6 +35,7 @@ from fcdistill.cli.common import (
 )
 from fcdistill.progress import progress
 from fcdistill.records import Sampling
+from fcdistill.tasks.custom import TaskDefinitionError
 
 
 @app.command("eval")
@@ -116,8 +117,8 @@ def evaluate(
             chains, summary = run_evaluation(
                 backend_, task_, problems, config, out, on_step=lambda done, total: bar.update(done)
             )
-    except BackendError as exc:
-        fail(f"{exc}. Nothing was written to {out}.", code=1)
+    except (BackendError, TaskDefinitionError) as exc:
+        fail(f"{exc}. Nothing was written to {out}.", code=2 if isinstance(exc, TaskDefinitionError) else 1)
     for chain in sorted(chains, key=lambda c: not c.correct)[:show]:
         console.print(chain_panel(chain))
     console.print(summary_table(summary, f"{model} on {task} ({split}, n={n}, n_max={n_max})"))

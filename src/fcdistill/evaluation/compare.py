@@ -61,6 +61,8 @@ class Evaluation(BaseModel):
     looping: int = 0  # chains that write the same reply three times or more (a loop until n_max or the budget)
     # the function the gold chain calls first -> the functions this model called first on those problems
     first_calls_by_gold: dict[str, dict[str, int]] = {}
+    # calls the function itself failed on, by fault ("KeyError", "time limit"); refused calls not counted
+    call_faults: dict[str, int] = {}
 
     @property
     def first_call_as_gold(self) -> tuple[int, int]:
@@ -137,6 +139,7 @@ def evaluation(
         first_calls=dict(Counter(first_call(c) for c in chains).most_common()),
         looping=sum(loops(c) for c in chains),
         first_calls_by_gold={g: dict(calls.most_common()) for g, calls in sorted(by_gold.items())},
+        call_faults=dict(Counter(call.fault for c in chains for call in c.calls if call.fault).most_common()),
     )
 
 

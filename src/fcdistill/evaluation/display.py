@@ -21,6 +21,8 @@ def summary_table(summary: Summary, title: str) -> Table:
     table.add_row("valid-call rate", f"{summary.valid_call_rate:.1%}")
     table.add_row("mean steps", f"{summary.mean_steps:.2f}  ({summary.looping} chains loop: one reply 3+ times)")
     table.add_row("stop reasons", ", ".join(f"{k} {v}" for k, v in summary.stop_reasons.items()))
+    if summary.call_faults:  # the functions' own failures, each given to the model as the call's result
+        table.add_row("function faults", ", ".join(f"{k} {v}" for k, v in summary.call_faults.items()))
     table.add_row(
         "time",
         f"{summary.seconds:.1f} s  ({summary.chains_per_second:.2f} chains/s, {summary.completion_tokens} tokens "
@@ -60,7 +62,10 @@ def evaluations_table(evaluations: list[Evaluation], title: str = "Evaluation") 
             f"{e.accuracy:.1%} ({e.correct}/{e.n}) [{e.ci[0]:.1%}, {e.ci[1]:.1%}]",
             f"{e.valid_call_rate:.1%}",
             f"{e.mean_steps:.2f}",
-            ", ".join(f"{k} {v}" for k, v in e.error_types.items()),
+            ", ".join(
+                [f"{k} {v}" for k, v in e.error_types.items()]
+                + [f"calls where the function failed ({k}) {v}" for k, v in e.call_faults.items()]
+            ),
         )
     return table
 

@@ -1,6 +1,6 @@
 """Callable functions: registry, call parsing, exact numbers, control functions."""
 
-from fcdistill.functions.calls import Call, CallError, format_call, parse_call
+from fcdistill.functions.calls import Call, CallError, CallFault, format_call, parse_call
 from fcdistill.functions.control import Think, answer_function, label_answer
 from fcdistill.functions.numbers import Number
 from fcdistill.functions.registry import Execution, Function, FunctionSet, function
@@ -8,6 +8,7 @@ from fcdistill.functions.registry import Execution, Function, FunctionSet, funct
 __all__ = [
     "Call",
     "CallError",
+    "CallFault",
     "Execution",
     "Function",
     "FunctionSet",

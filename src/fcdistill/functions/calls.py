@@ -20,6 +20,15 @@ class CallError(Exception):
     """A call the agent refuses; the message goes back to the model verbatim."""
 
 
+class CallFault(CallError):
+    """A call the function itself failed on (it raised something unexpected, or ran past its
+    time limit): refused like any other, and recorded as the function's fault on the chain."""
+
+    def __init__(self, message: str, fault: str) -> None:
+        super().__init__(message)
+        self.fault = fault  # the exception's type name, or "time limit"
+
+
 @dataclass(frozen=True)
 class Call:
     """A parsed call: the function name and its literal arguments."""

@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from fcdistill.functions.calls import Call, CallError, format_call, parse_call
+from fcdistill.functions.calls import Call, CallError, CallFault, format_call, parse_call
+from fcdistill.functions.guard import DEFAULT_TIME_LIMIT_S, CallTimeLimit, guarded
 from fcdistill.functions.numbers import check_bounds, format_number
 
 MAX_RESULT_CHARS = 500
@@ -68,11 +69,16 @@ class Function:
         description: str | None = None,
         terminal: bool = False,
         gives_value: bool = True,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     ) -> None:
         """`gives_value=False` for functions whose result only acknowledges (a note, a recorded
-        premise): a chain is not expected to use such a result in a later call. A definition
-        that cannot work raises FunctionDefinitionError naming the function's file and line."""
+        premise): a chain is not expected to use such a result in a later call. A call running
+        longer than `time_limit_s` is stopped (functions/guard.py). A definition that cannot work
+        raises FunctionDefinitionError naming the function's file and line."""
         try:
+            if not time_limit_s > 0:
+                raise ValueError(f"time_limit_s must be positive, not {time_limit_s!r}")
+            self.time_limit_s = time_limit_s
             self._define(fn, examples, name, description, terminal, gives_value)
         except (ValueError, CallError, NameError, TypeError) as exc:
             raise FunctionDefinitionError(f"{_where(fn)}{exc}") from None
@@ -165,6 +171,11 @@ class Function:
             if key in bound:
                 raise CallError(f"{self.name}: argument '{key}' was given twice")
             bound[key] = value
+        for p in self.parameters:
+            # a number where text is asked for (Answer(answer=1)) is that number written out
+            value = bound.get(p.name)
+            if p.annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+                bound[p.name] = str(value)
         try:
             validated = self._model.model_validate(bound)
         except ValidationError as exc:
@@ -177,18 +188,35 @@ class Function:
         return {name: getattr(validated, name) for name in names}
 
     def run(self, arguments: dict[str, Any]) -> Execution:
-        """Run with validated arguments; any failure becomes a CallError the model can read."""
-        try:
+        """Run with validated arguments; any failure becomes a CallError the model can read.
+        ValueError, ArithmeticError and TypeError are the function refusing its arguments (their
+        message is the result); any other exception, and a call past its time limit, is a fault
+        of the function (CallFault, recorded as such on the chain). Neither stops the run."""
+
+        def call() -> tuple[Any, str]:
             value = self.fn(**arguments)
             if isinstance(value, Fraction):
                 value = check_bounds(value)
+            return value, format_value(value)  # a result's own str() is the function's code too
+
+        try:
+            value, text = guarded(call, self.time_limit_s)
         except CallError:
             raise
         except ZeroDivisionError:
             raise CallError(f"{self.name}: division by zero") from None
         except (ValueError, ArithmeticError, TypeError) as exc:
             raise CallError(f"{self.name}: {exc}"[:MAX_RESULT_CHARS]) from None
-        text = format_value(value)
+        except CallTimeLimit:
+            raise CallFault(
+                f"{self.name} did not return within its time limit ({self.time_limit_s:g} s) and was stopped",
+                fault="time limit",
+            ) from None
+        except KeyboardInterrupt:
+            raise  # the user asked the run to stop
+        except BaseException as exc:  # SystemExit and a function's own BaseException subclasses too
+            kind = type(exc).__name__
+            raise CallFault(f"{self.name} raised {kind}: {exc}"[:MAX_RESULT_CHARS], fault=kind) from None
         if len(text) > MAX_RESULT_CHARS:
             text = text[:MAX_RESULT_CHARS] + " ...(truncated)"
         return Execution(self.name, arguments, text, value, self.terminal)
@@ -216,10 +244,14 @@ def format_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def function(
-    *, examples: Sequence[str], name: str | None = None, terminal: bool = False
+    *,
+    examples: Sequence[str],
+    name: str | None = None,
+    terminal: bool = False,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> Callable[[Callable[..., Any]], Function]:
     """Decorator form of `Function(fn, examples=...)`."""
-    return lambda fn: Function(fn, examples=examples, name=name, terminal=terminal)
+    return lambda fn: Function(fn, examples=examples, name=name, terminal=terminal, time_limit_s=time_limit_s)
 
 
 class FunctionSet:

@@ -36,7 +36,11 @@ def task_class(name: str) -> type[Task]:
         return TASKS[name]
     installed = registered()
     if name in installed:
-        return custom.task_class(installed[name].load(), name)
+        try:
+            loaded = installed[name].load()
+        except custom.FAULTS as exc:
+            raise custom.user_fault(exc, f"task '{name}': loading its entry point") from None
+        return custom.task_class(loaded, name)
     if ":" in name:
         return custom.task_class(load_object(name), name)
     choices = [*TASKS, *installed]
@@ -59,7 +63,9 @@ def get_task(name: str, **options: Any) -> Task:
         if key not in accepted:
             takes = ", ".join(f"--{k}" for k in accepted) or "no options"
             raise ValueError(f"task '{name}' does not take --{key} (it takes {takes})")
-    return cls(**given)
+    if cls in TASKS.values() or cls is DeclaredTask:
+        return cls(**given)
+    return custom.construct(cls, given, name)  # a user's class: its faults become one line each
 
 
 __all__ = ["TASKS", "DeclaredTask", "Task", "get_task", "task_class"]

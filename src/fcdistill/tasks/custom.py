@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from fractions import Fraction
 from importlib.metadata import entry_points
@@ -28,16 +29,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fcdistill.functions.calls import CallError, parse_call
 from fcdistill.functions.control import answer_function
 from fcdistill.functions.numbers import numbers_equal, to_number
-from fcdistill.functions.registry import Function, FunctionSet
+from fcdistill.functions.registry import Function, FunctionDefinitionError, FunctionSet
 from fcdistill.records import Problem
 from fcdistill.tasks.base import Task
 from fcdistill.tasks.splits import check_split
 
 ENTRY_POINTS = "fcdistill.tasks"
+# what a user's code may raise by mistake (sys.exit() included); KeyboardInterrupt still stops the command
+FAULTS = (Exception, SystemExit)
 
 
 class TaskDefinitionError(ValueError):
     """A user's task that cannot be used; the message names where and what to do."""
+
+
+def user_fault(exc: BaseException, what: str) -> TaskDefinitionError:
+    """One line for an exception a user's code raised: the file and line it was raised at (the
+    innermost frame outside Python's import machinery), what was running, and the exception."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return TaskDefinitionError(f"{exc.filename}:{exc.lineno}: not valid Python ({exc.msg})")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+    return TaskDefinitionError(f"{where}{what} raised {type(exc).__name__}: {exc}")
 
 
 def load_object(path: str) -> Any:
@@ -47,14 +60,78 @@ def load_object(path: str) -> Any:
         raise TaskDefinitionError(f"task '{path}': an import path is written module:Name, e.g. mypkg.tasks:Inventory")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TaskDefinitionError(
-            f"task '{path}': cannot import {module_name} ({exc}); is it installed or on PYTHONPATH?"
-        ) from None
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):  # the module itself, not one it imports
+            raise TaskDefinitionError(
+                f"task '{path}': cannot import {module_name} ({exc}); is it installed or on PYTHONPATH?"
+            ) from None
+        raise user_fault(exc, f"importing {module_name}") from None
+    except TaskDefinitionError:
+        raise
+    except FunctionDefinitionError as exc:  # names the function's own file and line
+        raise TaskDefinitionError(str(exc)) from None
+    except FAULTS as exc:  # anything its module level raises: a user's fault, one line
+        raise user_fault(exc, f"importing {module_name}") from None
     try:
         return getattr(module, attribute)
     except AttributeError:
         raise TaskDefinitionError(f"task '{path}': {module_name} ({module.__file__}) has no {attribute}") from None
+
+
+class UserTask(Task):
+    """A user's Task object with every exception its methods raise turned into one line naming
+    the file and line it came from (a TaskDefinitionError: exit 2). Its functions need no such
+    wrapper: each call already runs guarded (functions/guard.py) and a fault is the call's result."""
+
+    def __init__(self, inner: Task) -> None:
+        self.inner = inner
+        self.name = _attribute(inner, "name")
+        self.description = _attribute(inner, "description")
+        self.reply_tokens = _attribute(inner, "reply_tokens")
+
+    def functions(self) -> FunctionSet:
+        found = _guard(self.inner.functions, f"task '{self.name}': functions()")
+        if not isinstance(found, FunctionSet):
+            raise TaskDefinitionError(f"task '{self.name}': functions() gave {type(found).__name__}, not a FunctionSet")
+        return found
+
+    def problems(self, n: int, *, split: str = "test", seed: int = 0) -> list[Problem]:
+        return _guard(lambda: self.inner.problems(n, split=split, seed=seed), f"task '{self.name}': problems()")
+
+    def size(self, split: str) -> int | None:
+        return _guard(lambda: self.inner.size(split), f"task '{self.name}': size()")
+
+    def check(self, answer: str | None, problem: Problem) -> bool:
+        return bool(_guard(lambda: self.inner.check(answer, problem), f"task '{self.name}': check({answer!r})"))
+
+    def worked_examples(self) -> list[Problem]:
+        return _guard(self.inner.worked_examples, f"task '{self.name}': worked_examples()")
+
+    def group(self, problem: Problem) -> str | None:
+        return _guard(lambda: self.inner.group(problem), f"task '{self.name}': group()")
+
+
+def _attribute(task: Task, name: str) -> Any:
+    try:
+        return getattr(task, name)
+    except AttributeError:
+        raise TaskDefinitionError(
+            f"task {type(task).__name__} has no '{name}'; set it as a class attribute (see docs/own-task.md)"
+        ) from None
+
+
+def _guard(work: Callable[[], Any], what: str) -> Any:
+    try:
+        return work()
+    except ValueError:
+        raise  # a task's own refusal (too few problems, a bad option): its message says what to do
+    except FAULTS as exc:
+        raise user_fault(exc, what) from None
+
+
+def construct(cls: type[Task], options: dict[str, Any], name: str) -> UserTask:
+    """A user's Task class built with its options, guarded."""
+    return UserTask(_guard(lambda: cls(**options), f"task '{name}': {cls.__name__}(...)"))
 
 
 def task_class(obj: Any, where: str) -> type[Task]:
@@ -92,19 +169,25 @@ def _module(source: str) -> ModuleType:
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except SyntaxError as exc:
-            raise TaskDefinitionError(f"{source}:{exc.lineno}: not valid Python ({exc.msg})") from None
-        except (ValueError, ImportError) as exc:  # FunctionDefinitionError names the function's file and line
+        except FunctionDefinitionError as exc:  # names the function's own file and line
+            del sys.modules[name]
             raise TaskDefinitionError(str(exc)) from None
+        except FAULTS as exc:  # a syntax error, a missing dependency, anything its module level raises
+            del sys.modules[name]
+            raise user_fault(exc, f"functions: importing {source}") from None
         return module
     try:
         return importlib.import_module(source)
-    except ImportError as exc:
-        raise TaskDefinitionError(
-            f"functions: cannot import {source} ({exc}); give a .py file or an installed module"
-        ) from None
-    except ValueError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name and source.startswith(exc.name):
+            raise TaskDefinitionError(
+                f"functions: cannot import {source} ({exc}); give a .py file or an installed module"
+            ) from None
+        raise user_fault(exc, f"functions: importing {source}") from None
+    except FunctionDefinitionError as exc:
         raise TaskDefinitionError(str(exc)) from None
+    except FAULTS as exc:
+        raise user_fault(exc, f"functions: importing {source}") from None
 
 
 class ProblemRecord(BaseModel):
@@ -172,6 +255,7 @@ class DeclaredTask(Task):
         self._functions = FunctionSet(
             own if has_answer else [*own, answer_function(str, example="Answer(answer='...')")]
         )
+        self.checker = checker
         self._check = get_checker(checker)
         self.data = data
         self.records = self._read(Path(data))
@@ -201,6 +285,19 @@ class DeclaredTask(Task):
                     self._functions.get(parse_call(call).name)
                 except CallError as exc:
                     raise TaskDefinitionError(f"{path}:{number}: solution call {call!r}: {exc}") from None
+            # the checker must accept each problem's own answer: one that raises or refuses it is found now
+            gold = Problem(
+                id=record.id or f"{self.name}-{number}", task=self.name, question=record.question, answer=record.answer
+            )
+            try:
+                accepted = self.check(record.answer, gold)
+            except TaskDefinitionError as exc:
+                raise TaskDefinitionError(f"{path}:{number}: {exc}") from None
+            if not accepted:
+                raise TaskDefinitionError(
+                    f"{path}:{number}: checker '{self.checker}' does not accept the problem's own answer "
+                    f"{record.answer!r}; fix the answer or choose another checker"
+                )
             records.append(record)
         if not records:
             raise TaskDefinitionError(f"data: {path}: the file holds no problems")
@@ -248,4 +345,9 @@ class DeclaredTask(Task):
         ]
 
     def check(self, answer: str | None, problem: Problem) -> bool:
-        return bool(self._check(answer, problem))
+        """The checker's verdict; one that raises stops the command with one line naming it (every
+        problem's own answer was checked when the file was read, so this is rare)."""
+        try:
+            return bool(self._check(answer, problem))
+        except FAULTS as exc:
+            raise user_fault(exc, f"checker '{self.checker}' on answer {answer!r} of {problem.id}") from None
