@@ -19,6 +19,7 @@ from fcdistill.files import differences
 from fcdistill.pipeline.config import load_run_config
 
 runner = CliRunner()
+WIDE = {"COLUMNS": "300"}  # paths in the output on one line
 ROOT = Path(__file__).parent.parent
 
 TINY = {
@@ -157,6 +158,52 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     assert refused.exit_code == 2 and "differs in: seed" in refused.output
     assert json.loads((out / "results.json").read_text())["evaluations"] == results["evaluations"]  # nothing touched
     assert json.loads((out / "run.json").read_text())["seed"] == 0
+
+
+@pytest.mark.model
+def test_an_evaluation_is_reused_by_content_and_a_run_takes_more_rounds(tmp_path):
+    runs = tmp_path / "runs"
+    first = runner.invoke(app, ["run", str(_config(tmp_path / "a.yaml", TINY)), "--out", str(runs / "a")], env=WIDE)
+    assert first.exit_code == 0, first.output
+    # A sibling run whose student trains otherwise: the base model's evaluation is the same one.
+    other = {**TINY, "training": {**TINY["training"], "learning_rate": 2e-5}}
+    second = runner.invoke(app, ["run", str(_config(tmp_path / "b.yaml", other)), "--out", str(runs / "b")], env=WIDE)
+    assert second.exit_code == 0, second.output
+    assert f"reused {runs / 'a' / 'eval' / 'base' / 'arith'}" in " ".join(second.output.split())
+    for name in ("chains.jsonl", "summary.json", "key.json"):
+        assert (runs / "b" / "eval" / "base" / "arith" / name).read_bytes() == (
+            runs / "a" / "eval" / "base" / "arith" / name
+        ).read_bytes()
+    keys = {json.loads((runs / r / "eval" / "trained" / "arith" / "key.json").read_text())["key"] for r in "ab"}
+    assert len(keys) == 2  # two trained students: two evaluations
+
+    # The first run given a second round: round 1 is kept; the new `trained` is evaluated, the old
+    # evaluation is moved aside, and round 1's model is found under its content key.
+    more = {**TINY, "rounds": {"rounds": 2, "k": 1}, "evaluation": {**TINY["evaluation"], "every_round": True}}
+    third = runner.invoke(app, ["run", str(_config(tmp_path / "a2.yaml", more)), "--out", str(runs / "a")], env=WIDE)
+    assert third.exit_code == 0, third.output
+    text = " ".join(third.output.split())
+    assert "round 1 is kept" in text and "round 1: training: complete, skipped" in text
+    assert f"reused {runs / 'a' / 'eval' / 'trained' / 'arith'}" in text  # as round-1, before it moved aside
+    assert (runs / "a" / "eval" / "trained" / "arith.replaced-1" / "summary.json").is_file()
+    assert (runs / "a" / "round-2" / "train" / "model" / "config.json").is_file()
+    results = json.loads((runs / "a" / "results.json").read_text())
+    assert [m["label"] for m in results["models"]] == ["base", "round-1", "trained"]
+    assert json.loads((runs / "a" / "run.json").read_text())["rounds"]["rounds"] == 2
+
+    # Anything else changed with the rounds is refused as before, and nothing is touched.
+    refused = runner.invoke(
+        app,
+        [
+            "run",
+            str(_config(tmp_path / "a3.yaml", {**more, "seed": 3, "rounds": {"rounds": 3}})),
+            "--out",
+            str(runs / "a"),
+        ],
+        env=WIDE,
+    )
+    assert refused.exit_code == 2 and "differs in:" in refused.output and "seed" in refused.output
+    assert json.loads((runs / "a" / "run.json").read_text())["rounds"]["rounds"] == 2
 
 
 @pytest.mark.model

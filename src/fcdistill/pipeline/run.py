@@ -7,8 +7,13 @@ re-running the same command resumes an interrupted run:
     round-<r>/chains/<task>/chains.jsonl teacher chains of round r (resumed chunk by chunk)
     round-<r>/pairs.jsonl, README.md     the round's preference pairs (balanced across tasks), their card
     round-<r>/train/                     DPO of the previous round's model (round 1: the student)
-    eval/<label>/<task>/                 chains.jsonl + summary.json per evaluated model
+    eval/<label>/<task>/                 chains.jsonl + summary.json per evaluated model, key.json: what
+                                         decided them (evaluation/reuse.py); one with the same key in
+                                         this or a sibling run directory is copied, not made again
     results.json, report.html, *.png
+
+A finished run given more rounds (`rounds.rounds` raised, nothing else changed) goes on from
+its last round; the evaluation of the model it replaces as `trained` is moved aside.
 
 Round 1's teachers are the configured ones (gold chains, the student's own samples, larger
 models). From round 2 on, the previous round's trained student samples fresh chains on new
@@ -33,10 +38,19 @@ from fcdistill.agent import Agent, AgentConfig
 from fcdistill.allocator import release_free_memory
 from fcdistill.backends import make_backend
 from fcdistill.backends.base import Backend
-from fcdistill.evaluation.compare import evaluation, gold_first_calls, score
+from fcdistill.evaluation.compare import Summary, evaluation, gold_first_calls, score
 from fcdistill.evaluation.results import ModelInfo, RoundInfo, RunResults, StageFigures
+from fcdistill.evaluation.reuse import (
+    KEY,
+    copy_evaluation,
+    evaluation_key,
+    find_evaluation,
+    model_fingerprint,
+    record_key,
+    recorded_key,
+)
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
-from fcdistill.files import RunDirError, claim_directory, read_jsonl, write_text_atomic
+from fcdistill.files import RunDirError, claim_directory, differences, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.precision import describe, generation_precision
 from fcdistill.models.size import count_parameters
@@ -139,6 +153,39 @@ class Pipeline:
             ) from None
 
     # -- rounds ---------------------------------------------------------------------------
+
+    def extend_rounds(self, runs: list[TaskRun]) -> None:
+        """A run given more rounds, and nothing else but `evaluation.every_round` changed (nor the
+        on-policy sampling, when no on-policy round was made yet), goes on from its last round:
+        run.json takes the new settings, the earlier rounds are kept. Refused
+        (left to `claim_directory`'s message) when anything else differs, and here when an earlier
+        round's chains are of other problems than that round draws now (a task whose problems
+        depend on how many are drawn)."""
+        path = self.out / SETTINGS
+        try:
+            before = json.loads(path.read_text())
+            old = int(before["rounds"]["rounds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # no run here, or one claim_directory will name
+        now = self.config.model_dump(mode="json")
+        changed = differences(before, now)
+        free = {"rounds.rounds", "evaluation.every_round"}
+        if old == 1:  # the sampling of rounds 2+ decided nothing yet
+            free |= {"rounds.k", "rounds.temperature", "rounds.top_p"}
+        if not changed or not set(changed) <= free or self.config.rounds.rounds < old:
+            return
+        for r in range(1, old + 1):
+            for run in (run for run in runs if run.spec.train):
+                drawn = {p.id for p in run.train[r - 1]}
+                made = {c.problem_id for c in load_done(self.chains_path(r, run.name))}
+                if not made <= drawn:
+                    raise RunDirError(
+                        f"{self.out}: round {r}'s {run.name} chains are of other problems than round {r} draws with "
+                        f"{self.config.rounds.rounds} rounds; choose a new --out (nothing was changed)"
+                    )
+        write_text_atomic(path, json.dumps(now, indent=2) + "\n")
+        kept = f"rounds 1-{old} are" if old > 1 else "round 1 is"
+        self.console.print(f"{self.out}: settings changed in {', '.join(changed)}: {kept} kept")
 
     def round_dir(self, r: int) -> Path:
         return self.out / f"round-{r}"
@@ -254,17 +301,58 @@ class Pipeline:
         settings = self.config.evaluation
         return self.agent_config(max(settings.n_max), settings.max_invalid, sampling)
 
-    def evaluate(self, model: ModelInfo, task: Task, problems: list[Problem]) -> None:
+    def eval_key(self, model: ModelInfo, task: Task, problems: list[Problem]) -> str | None:
+        """The evaluation's content key (evaluation/reuse.py); None for a model without local files."""
+        if model.backend != "local":
+            return None
+        directory = Path(resolve(model.model, self.console.print))
+        if not directory.is_dir():
+            return None
+        agent = Agent(None, task, self.eval_agent_config(Sampling(seed=self.config.seed)))
+        precision = generation_precision(self.config.evaluation.precision)
+        return evaluation_key(model_fingerprint(directory), agent, problems, precision)
+
+    def evaluation_done(self, model: ModelInfo, run: TaskRun, key: str | None) -> bool:
+        """True when eval/<label>/<task> holds this evaluation. One of another model (a run given
+        more rounds evaluates a new `trained`) or of other prompts is moved aside, never overwritten."""
+        where = self.out / "eval" / model.label / run.name
+        if not (where / SUMMARY).is_file():
+            return False
+        recorded = recorded_key(where)
+        if recorded is None and not (where / KEY).exists():  # made before keys: its summary names the model
+            same = Summary.model_validate_json((where / SUMMARY).read_text()).model == model.model
+        else:
+            same = key is None or recorded == key
+        if not same:
+            aside = next(
+                where.with_name(f"{where.name}.replaced-{n}")
+                for n in range(1, 1000)
+                if not where.with_name(f"{where.name}.replaced-{n}").exists()
+            )
+            where.rename(aside)
+            self.console.print(f"[dim]{where} held another model's or prompt's evaluation: moved to {aside.name}[/]")
+        return same
+
+    def evaluate(self, model: ModelInfo, run: TaskRun, key: str | None) -> None:
+        """The evaluation of `model` on the task's held-out problems: one with the same key in this or
+        a sibling run directory is copied; otherwise the model writes the chains."""
+        where = self.out / "eval" / model.label / run.name
+        if key is not None:
+            # eval/<label>/<task> of every run beside this one (this one's other labels included)
+            candidates = (c for c in sorted(self.out.parent.glob(f"*/eval/*/{run.name}")) if c != where)
+            found = find_evaluation(key, candidates, SUMMARY)
+            if found is not None:
+                copy_evaluation(found, where, [KEY, CHAINS, SUMMARY])
+                self.console.print(f"reused {found} (same model files, prompts and settings)")
+                return
+        if key is not None:  # before the chains: the summary, written last, still marks the evaluation done
+            where.mkdir(parents=True, exist_ok=True)
+            record_key(where, key, model.model)
         config = self.eval_agent_config(Sampling(seed=self.config.seed))
         backend = self.backend(model.backend, model.model, model.base_url)
-        with progress(self.console, f"{model.label} on {task.name}", len(problems)) as bar:
+        with progress(self.console, f"{model.label} on {run.eval_task.name}", len(run.eval)) as bar:
             run_evaluation(
-                backend,
-                task,
-                problems,
-                config,
-                self.out / "eval" / model.label / task.name,
-                on_step=lambda done, total: bar.update(done),
+                backend, run.eval_task, run.eval, config, where, on_step=lambda done, total: bar.update(done)
             )
 
     # -- the whole run --------------------------------------------------------------------
@@ -273,6 +361,7 @@ class Pipeline:
         rounds = self.config.rounds.rounds
         runs = [TaskRun(spec, self.config.seed, rounds) for spec in self.config.tasks]
         # After the problems: bad task options or data files leave no run.json behind.
+        self.extend_rounds(runs)
         claim_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
         self.stages = self.recorded_stages()
         trained = [run for run in runs if run.spec.train]
@@ -289,11 +378,11 @@ class Pipeline:
         models = self.models()
         for model in models:
             for run in runs:
-                where = self.out / "eval" / model.label / run.name
+                key = self.eval_key(model, run.eval_task, run.eval)
                 self.stage(
                     f"evaluation: {model.label} on {run.name}",
-                    (where / SUMMARY).is_file(),
-                    lambda: self.evaluate(model, run.eval_task, run.eval),
+                    self.evaluation_done(model, run, key),
+                    lambda: self.evaluate(model, run, key),
                 )
             self.backends.clear()  # each model is evaluated once; free it before the next
         return self.results(models, runs)
