@@ -35,7 +35,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/batch_throughput.py
 
-# DPO training: fcdistill train against plain TRL defaults on the same 160 real pairs (the default run's 40 steps).
+# DPO training: fcdistill train against plain TRL defaults on the same 160 real pairs (40 steps, as the default run had on 2026-11-21).
 bench-dpo: $(VENV)/.installed-test
 	$(PY) benchmarks/dpo_vs_trl.py
 
