@@ -195,3 +195,10 @@ def test_pairs_refuses_an_unknown_strategy(tmp_path):
     result = runner.invoke(app, ["pairs", str(out), "--strategy", "tree"])
     assert result.exit_code == 2 and "--strategy: Input should be 'chain', 'step' or 'branch'" in result.output
     assert not (out / "pairs.jsonl").exists()
+
+
+def test_version():
+    from fcdistill import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"fcdistill {__version__}\n"

@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 from fcdistill.agent.loop import AgentConfig
 
 app = typer.Typer(help="Teach small language models to solve problems by calling functions.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from fcdistill import __version__
+
+        print(f"fcdistill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Teach small language models to solve problems by calling functions."""
+
+
 models_app = typer.Typer(help="The embedded models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 TaskName = Annotated[
