@@ -145,6 +145,13 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path):
     for label in ("base", "trained"):
         assert len((out / "eval" / label / "arith" / "chains.jsonl").read_text().splitlines()) == 4
 
+    files = sorted(p.relative_to(out) for p in out.rglob("*"))
+    dry = runner.invoke(app, ["run", str(config), "--out", str(out), "--dry-run"], env={"COLUMNS": "200"})
+    assert dry.exit_code == 0, dry.output
+    assert "resolved config" in dry.output and "none: every task generates its problems" in dry.output
+    assert dry.output.count("done     ") == 5 and "to run" not in dry.output  # every stage already done
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == files  # nothing written
+
     again = runner.invoke(app, ["run", str(config), "--out", str(out)], env={"COLUMNS": "200"})
     assert again.exit_code == 0, again.output
     assert again.output.count("complete, skipped") == 5  # chains, pairs, training, two evaluations
@@ -287,6 +294,20 @@ def test_bad_run_configs_name_the_field(tmp_path, change, message):
     text = " ".join(result.output.split())
     assert str(config) in text and message in text
     assert not (tmp_path / "run").exists()
+
+
+def test_a_dry_run_names_missing_files_and_writes_nothing(tmp_path):
+    fresh = runner.invoke(
+        app, ["run", str(_config(tmp_path / "c.yaml", TINY)), "--out", str(tmp_path / "r"), "--dry-run"], env=WIDE
+    )
+    assert fresh.exit_code == 0, fresh.output
+    assert fresh.output.count("to run   ") == 5 and not (tmp_path / "r").exists()
+    missing = {**TINY, "tasks": [{"name": "gsm8k", "options": {"data": str(tmp_path / "gsm8k.jsonl")}, "train": 2}]}
+    result = runner.invoke(
+        app, ["run", str(_config(tmp_path / "m.yaml", missing)), "--out", str(tmp_path / "r"), "--dry-run"], env=WIDE
+    )
+    assert result.exit_code == 2 and f"MISSING  {tmp_path / 'gsm8k.jsonl'}" in result.output
+    assert "gsm8k.jsonl: cannot read the file" in result.output and not (tmp_path / "r").exists()
 
 
 def test_yaml_errors_give_the_line(tmp_path):

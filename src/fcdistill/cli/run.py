@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from fcdistill.cli.common import (
 )
 from fcdistill.configfile import format_validation_error
 
+if TYPE_CHECKING:
+    from fcdistill.pipeline.config import RunConfig
+
 
 @app.command("run")
 def run_pipeline(
@@ -25,6 +28,12 @@ def run_pipeline(
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default runs/<config name>); re-running resumes it.")
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the resolved config, the data files and each stage's state; run and write nothing."
+        ),
+    ] = False,
 ) -> None:
     """The whole pipeline: teacher chains -> pairs -> DPO -> evaluation of base vs trained -> report."""
     from pydantic import ValidationError
@@ -45,6 +54,9 @@ def run_pipeline(
     except ValueError as exc:
         fail(str(exc))
     out = out or Path("runs") / settings.name
+    if dry_run:
+        _dry_run(settings, out)
+        return
     check_writable(out)
     started = time.perf_counter()
     try:
@@ -72,3 +84,26 @@ def run_pipeline(
         console.print(f"Machine: {results.machine}")
     console.print(f"Report: {report}  ·  results: {out / 'results.json'}  ·  model card: {card}")
     console.print(f"Total {time.perf_counter() - started:.0f} s in this invocation")
+
+
+def _dry_run(settings: RunConfig, out: Path) -> None:
+    """The resolved config, the files its tasks read, and each stage: done or to run."""
+    import yaml
+
+    from fcdistill.pipeline.run import Pipeline
+
+    console.rule("resolved config")
+    console.print(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False), markup=False, highlight=False)
+    console.rule("data files")
+    files = [f for spec in settings.tasks for f in spec.files()]
+    for f in files:
+        console.print(f"{'found  ' if Path(f).is_file() else 'MISSING'}  {f}", markup=False, highlight=False)
+    if not files:
+        console.print("none: every task generates its problems")
+    console.rule(f"stages ({out})")
+    try:
+        plan = Pipeline(settings, out, console).plan()
+    except ValueError as exc:
+        fail(str(exc))
+    for name, state in plan:
+        console.print(f"{state:7s}  {name}" if state else name, markup=False, highlight=False)

@@ -22,6 +22,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+FILE_OPTIONS = ("data", "functions")  # the task options that name files
+
+
 class TaskSpec(Strict):
     name: str = Field(description="the task (fcdistill's list: arith, folgen, gsm8k, folio, proofwriter, ...)")
     options: dict[str, Any] = Field(default_factory=dict, description="task options: difficulty, data, depth")
@@ -31,6 +34,11 @@ class TaskSpec(Strict):
     train: int = Field(200, ge=0, description="training problems per round (train split); 0: evaluated only")
     eval: int = Field(200, ge=1, description="held-out problems for evaluation")
     eval_split: str = Field("test", description="split the held-out problems come from (validation for FOLIO)")
+
+    def files(self) -> list[str]:
+        """The files the task reads (its data and a task of your own's functions), training's and evaluation's."""
+        found = [options[k] for options in (self.options, self.eval_options) for k in FILE_OPTIONS if k in options]
+        return list(dict.fromkeys(str(f) for f in found))
 
     @model_validator(mode="after")
     def _known(self) -> TaskSpec:

@@ -27,7 +27,8 @@ import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from fcdistill.evaluation.reuse import (
     recorded_key,
 )
 from fcdistill.evaluation.run import CHAINS, SUMMARY, run_evaluation
-from fcdistill.files import RunDirError, claim_directory, differences, read_jsonl, write_text_atomic
+from fcdistill.files import RunDirError, check_directory, claim_directory, differences, read_jsonl, write_text_atomic
 from fcdistill.models import resolve
 from fcdistill.models.precision import describe, generation_precision
 from fcdistill.models.size import count_parameters
@@ -154,7 +155,7 @@ class Pipeline:
 
     # -- rounds ---------------------------------------------------------------------------
 
-    def extend_rounds(self, runs: list[TaskRun]) -> None:
+    def extend_rounds(self, runs: list[TaskRun], write: bool = True) -> str | None:
         """A run given more rounds, and nothing else but `evaluation.every_round` changed (nor the
         on-policy sampling, when no on-policy round was made yet), goes on from its last round:
         run.json takes the new settings, the earlier rounds are kept. Refused
@@ -166,14 +167,14 @@ class Pipeline:
             before = json.loads(path.read_text())
             old = int(before["rounds"]["rounds"])
         except (OSError, ValueError, KeyError, TypeError):
-            return  # no run here, or one claim_directory will name
+            return None  # no run here, or one claim_directory will name
         now = self.config.model_dump(mode="json")
         changed = differences(before, now)
         free = {"rounds.rounds", "evaluation.every_round"}
         if old == 1:  # the sampling of rounds 2+ decided nothing yet
             free |= {"rounds.k", "rounds.temperature", "rounds.top_p"}
         if not changed or not set(changed) <= free or self.config.rounds.rounds < old:
-            return
+            return None
         for r in range(1, old + 1):
             for run in (run for run in runs if run.spec.train):
                 drawn = {p.id for p in run.train[r - 1]}
@@ -183,9 +184,10 @@ class Pipeline:
                         f"{self.out}: round {r}'s {run.name} chains are of other problems than round {r} draws with "
                         f"{self.config.rounds.rounds} rounds; choose a new --out (nothing was changed)"
                     )
-        write_text_atomic(path, json.dumps(now, indent=2) + "\n")
         kept = f"rounds 1-{old} are" if old > 1 else "round 1 is"
-        self.console.print(f"{self.out}: settings changed in {', '.join(changed)}: {kept} kept")
+        if write:
+            write_text_atomic(path, json.dumps(now, indent=2) + "\n")
+        return f"{self.out}: settings changed in {', '.join(changed)}: {kept} kept"
 
     def round_dir(self, r: int) -> Path:
         return self.out / f"round-{r}"
@@ -264,6 +266,7 @@ class Pipeline:
         )
 
     def training(self, r: int) -> None:
+        self.backends.clear()  # the teachers' memory back before training (`train` returns it to the system)
         settings = self.config.training.model_copy(update={"model": self.model_after(r - 1)})
         out = self.round_dir(r) / "train"
         train(str(self.round_dir(r) / "pairs.jsonl"), out, settings, resume=out.exists(), log=self.console.print)
@@ -291,6 +294,10 @@ class Pipeline:
                     parameters=m.parameters,
                 )
             )
+        return models
+
+    def with_sizes(self, models: list[ModelInfo]) -> list[ModelInfo]:
+        """The models with their parameter counts (read from the local ones' files), for the size plot."""
         for m in models:
             if m.parameters is None and m.backend == "local":
                 m.parameters = count_parameters(resolve(m.model, self.console.print))
@@ -303,8 +310,8 @@ class Pipeline:
 
     def eval_key(self, model: ModelInfo, task: Task, problems: list[Problem]) -> str | None:
         """The evaluation's content key (evaluation/reuse.py); None for a model without local files."""
-        if model.backend != "local":
-            return None
+        if model.backend != "local" or (model.role in ("round", "trained") and not Path(model.model).is_dir()):
+            return None  # a server's model has no files; a round's model is not trained yet
         directory = Path(resolve(model.model, self.console.print))
         if not directory.is_dir():
             return None
@@ -313,17 +320,22 @@ class Pipeline:
         return evaluation_key(model_fingerprint(directory), agent, problems, precision)
 
     def evaluation_done(self, model: ModelInfo, run: TaskRun, key: str | None) -> bool:
-        """True when eval/<label>/<task> holds this evaluation. One of another model (a run given
-        more rounds evaluates a new `trained`) or of other prompts is moved aside, never overwritten."""
+        """True when eval/<label>/<task> holds this evaluation, not one of another model (a run given
+        more rounds evaluates a new `trained`) or of other prompts."""
         where = self.out / "eval" / model.label / run.name
         if not (where / SUMMARY).is_file():
             return False
-        recorded = recorded_key(where)
-        if recorded is None and not (where / KEY).exists():  # made before keys: its summary names the model
-            same = Summary.model_validate_json((where / SUMMARY).read_text()).model == model.model
-        else:
-            same = key is None or recorded == key
-        if not same:
+        if model.role in ("round", "trained") and not (Path(model.model) / "config.json").is_file():
+            return False  # its round has not trained it yet (a run given more rounds)
+        if recorded_key(where) is None and not (where / KEY).exists():  # made before keys: its summary names the model
+            return Summary.model_validate_json((where / SUMMARY).read_text()).model == model.model
+        return key is None or recorded_key(where) == key
+
+    def evaluate(self, model: ModelInfo, run: TaskRun, key: str | None) -> None:
+        """The evaluation of `model` on the task's held-out problems: one with the same key in this or
+        a sibling run directory is copied; otherwise the model writes the chains."""
+        where = self.out / "eval" / model.label / run.name
+        if (where / SUMMARY).is_file():  # another model's or prompt's evaluation: moved aside, never overwritten
             aside = next(
                 where.with_name(f"{where.name}.replaced-{n}")
                 for n in range(1, 1000)
@@ -331,12 +343,6 @@ class Pipeline:
             )
             where.rename(aside)
             self.console.print(f"[dim]{where} held another model's or prompt's evaluation: moved to {aside.name}[/]")
-        return same
-
-    def evaluate(self, model: ModelInfo, run: TaskRun, key: str | None) -> None:
-        """The evaluation of `model` on the task's held-out problems: one with the same key in this or
-        a sibling run directory is copied; otherwise the model writes the chains."""
-        where = self.out / "eval" / model.label / run.name
         if key is not None:
             # eval/<label>/<task> of every run beside this one (this one's other labels included)
             candidates = (c for c in sorted(self.out.parent.glob(f"*/eval/*/{run.name}")) if c != where)
@@ -348,6 +354,8 @@ class Pipeline:
         if key is not None:  # before the chains: the summary, written last, still marks the evaluation done
             where.mkdir(parents=True, exist_ok=True)
             record_key(where, key, model.model)
+        # each model is evaluated once, all its tasks in a row: the models before it are freed first
+        self.backends = {spec: b for spec, b in self.backends.items() if spec[1] == model.model}
         config = self.eval_agent_config(Sampling(seed=self.config.seed))
         backend = self.backend(model.backend, model.model, model.base_url)
         with progress(self.console, f"{model.label} on {run.eval_task.name}", len(run.eval)) as bar:
@@ -357,35 +365,52 @@ class Pipeline:
 
     # -- the whole run --------------------------------------------------------------------
 
-    def run(self) -> RunResults:
+    def task_runs(self) -> list[TaskRun]:
+        return [TaskRun(spec, self.config.seed, self.config.rounds.rounds) for spec in self.config.tasks]
+
+    def stage_list(self, runs: list[TaskRun]) -> Iterator[tuple[str, Callable[[], bool], Callable[[], Any]]]:
+        """Every stage in order: (name, is it done, its work). Lazy: a stage's state is read when the
+        ones before it have run (an evaluation's key needs the model its round trained)."""
         rounds = self.config.rounds.rounds
-        runs = [TaskRun(spec, self.config.seed, rounds) for spec in self.config.tasks]
-        # After the problems: bad task options or data files leave no run.json behind.
-        self.extend_rounds(runs)
-        claim_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
-        self.stages = self.recorded_stages()
         trained = [run for run in runs if run.spec.train]
         for r in range(1, rounds + 1):
             for run in trained:
-                self.stage(
-                    f"round {r}: teacher chains: {run.name}", self.chains_done(r, run), lambda: self.chains(r, run)
+                yield (
+                    f"round {r}: teacher chains: {run.name}",
+                    partial(self.chains_done, r, run),
+                    partial(self.chains, r, run),
                 )
-            self.stage(
-                f"round {r}: pairs", (self.round_dir(r) / "pairs.jsonl").is_file(), lambda: self.pairs(r, trained)
-            )
-            self.backends.clear()  # the teachers' memory back before training (`train` returns it to the system)
-            self.stage(f"round {r}: training", self.trained(r), lambda: self.training(r))
-        models = self.models()
-        for model in models:
+            yield f"round {r}: pairs", (self.round_dir(r) / "pairs.jsonl").is_file, partial(self.pairs, r, trained)
+            yield f"round {r}: training", partial(self.trained, r), partial(self.training, r)
+        for model in self.models():
             for run in runs:
-                key = self.eval_key(model, run.eval_task, run.eval)
-                self.stage(
+                key = partial(self.eval_key, model, run.eval_task, run.eval)
+                yield (
                     f"evaluation: {model.label} on {run.name}",
-                    self.evaluation_done(model, run, key),
-                    lambda: self.evaluate(model, run, key),
+                    lambda model=model, run=run, key=key: self.evaluation_done(model, run, key()),
+                    lambda model=model, run=run, key=key: self.evaluate(model, run, key()),
                 )
-            self.backends.clear()  # each model is evaluated once; free it before the next
-        return self.results(models, runs)
+
+    def run(self) -> RunResults:
+        runs = self.task_runs()
+        # After the problems: bad task options or data files leave no run.json behind.
+        extended = self.extend_rounds(runs)
+        if extended:
+            self.console.print(extended)
+        claim_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
+        self.stages = self.recorded_stages()
+        for name, done, work in self.stage_list(runs):
+            self.stage(name, done(), work)
+        return self.results(self.with_sizes(self.models()), runs)
+
+    def plan(self) -> list[tuple[str, str]]:
+        """What `run` would do, without doing or writing anything: each stage and whether it is done."""
+        runs = self.task_runs()
+        extended = self.extend_rounds(runs, write=False)
+        if not extended:
+            check_directory(self.out, SETTINGS, self.config.model_dump(mode="json"))
+        plan = [(extended, "")] if extended else []
+        return plan + [(name, "done" if done() else "to run") for name, done, _ in self.stage_list(runs)]
 
     def results(self, models: list[ModelInfo], runs: list[TaskRun]) -> RunResults:
         budgets = self.config.evaluation.n_max
