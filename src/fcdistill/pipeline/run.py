@@ -28,7 +28,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +327,7 @@ class Pipeline:
             return False
         if model.role in ("round", "trained") and not (Path(model.model) / "config.json").is_file():
             return False  # its round has not trained it yet (a run given more rounds)
-        if recorded_key(where) is None and not (where / KEY).exists():  # made before keys: its summary names the model
+        if not (where / KEY).exists():  # made before keys: its summary names the model
             return Summary.model_validate_json((where / SUMMARY).read_text()).model == model.model
         return key is None or recorded_key(where) == key
 
@@ -351,9 +351,8 @@ class Pipeline:
                 copy_evaluation(found, where, [KEY, CHAINS, SUMMARY])
                 self.console.print(f"reused {found} (same model files, prompts and settings)")
                 return
-        if key is not None:  # before the chains: the summary, written last, still marks the evaluation done
-            where.mkdir(parents=True, exist_ok=True)
-            record_key(where, key, model.model)
+            where.mkdir(parents=True, exist_ok=True)  # the key before the chains: the summary, written last,
+            record_key(where, key, model.model)  # still marks the evaluation done
         # each model is evaluated once, all its tasks in a row: the models before it are freed first
         self.backends = {spec: b for spec, b in self.backends.items() if spec[1] == model.model}
         config = self.eval_agent_config(Sampling(seed=self.config.seed))
@@ -384,7 +383,7 @@ class Pipeline:
             yield f"round {r}: training", partial(self.trained, r), partial(self.training, r)
         for model in self.models():
             for run in runs:
-                key = partial(self.eval_key, model, run.eval_task, run.eval)
+                key = cache(partial(self.eval_key, model, run.eval_task, run.eval))  # read once, when needed
                 yield (
                     f"evaluation: {model.label} on {run.name}",
                     lambda model=model, run=run, key=key: self.evaluation_done(model, run, key()),
