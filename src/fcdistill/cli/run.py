@@ -90,6 +90,7 @@ def _dry_run(settings: RunConfig, out: Path) -> None:
     """The resolved config, the files its tasks read, and each stage: done or to run."""
     import yaml
 
+    from fcdistill.models.embedded import ModelNotInstalled
     from fcdistill.pipeline.run import Pipeline
 
     console.rule("resolved config")
@@ -103,7 +104,7 @@ def _dry_run(settings: RunConfig, out: Path) -> None:
     console.rule(f"stages ({out})")
     try:
         plan = Pipeline(settings, out, console).plan()
-    except ValueError as exc:
+    except (ValueError, OSError, ModelNotInstalled) as exc:
         fail(str(exc))
     for name, state in plan:
         console.print(f"{state:7s}  {name}" if state else name, markup=False, highlight=False)
