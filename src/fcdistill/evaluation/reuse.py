@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -92,8 +91,8 @@ def find_evaluation(key: str, candidates: Iterable[Path], complete: str) -> Path
 
 
 def copy_evaluation(source: Path, target: Path, files: Iterable[str]) -> None:
-    """The evaluation's files into `target`, the marker of completion (the last name) last."""
+    """The evaluation's files into `target`, each written atomically, the marker of completion (the
+    last name) last."""
     target.mkdir(parents=True, exist_ok=True)
     for name in files:
-        shutil.copyfile(source / name, target / f".{name}.part")
-        (target / f".{name}.part").replace(target / name)
+        write_text_atomic(target / name, (source / name).read_text(encoding="utf-8"))
